@@ -1,0 +1,11 @@
+import { migration as eventStore } from './0001_event_store.js';
+
+export interface Migration {
+  /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration, in order. Add new files here; never change a released one. */
+export const MIGRATIONS: readonly Migration[] = [eventStore];

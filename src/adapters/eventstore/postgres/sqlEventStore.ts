@@ -1,0 +1,237 @@
+/**
+ * The event store on PostgreSQL (pg) and PGlite: one implementation over the Database
+ * interface, the SQL of migration 0001. See that migration for how global order is kept.
+ */
+import { ConcurrencyError, LedgerlineError, ValidationError } from '../../../domain/errors.js';
+import type { Database } from '../../db/database.js';
+import { AppendSignal } from '../appendSignal.js';
+import { ChainVerifier } from '../hashChain.js';
+import { prepareAppend } from '../newEvents.js';
+import { pollingSubscription } from '../pollingSubscription.js';
+import {
+  READ_PAGE_MAX,
+  START,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadAllPage,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type VerifyResult,
+} from '../port.js';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.js';
+
+/** Pages read while verifying a stream. */
+const VERIFY_PAGE_SIZE = 1_000;
+/** PostgreSQL error codes and driver errors that mean "the server is not there". */
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+]);
+
+interface AppendRow {
+  readonly r_outcome: 'ok' | 'idempotent' | 'conflict' | 'duplicate_event_id';
+  readonly r_revision: string;
+  readonly r_commit: string | null;
+  readonly r_position: string | null;
+}
+
+export interface SqlEventStoreOptions {
+  readonly now?: () => Date;
+}
+
+export class SqlEventStore implements EventStore {
+  private readonly signal = new AppendSignal();
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly db: Database,
+    options: SqlEventStoreOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get description(): string {
+    return `event store on ${this.db.description}`;
+  }
+
+  async append(
+    stream: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    const prepared = prepareAppend(stream, events, expected, this.now);
+    const payload = JSON.stringify(
+      prepared.events.map((event) => ({
+        eventId: event.eventId,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data: event.data,
+        metadata: event.metadata,
+        occurredAt: event.occurredAt,
+        contentHash: event.contentHash,
+      })),
+    );
+    const expectedCode = expected === 'any' ? '-2' : expected === 'no_stream' ? '-1' : expected.toString();
+    const { rows } = await this.guard(() =>
+      this.db.query<AppendRow>(
+        'SELECT r_outcome, r_revision::text, r_commit, r_position::text FROM ll_append($1, $2, $3::bigint, $4::jsonb)',
+        [stream, prepared.scope, expectedCode, payload],
+      ),
+    );
+    const row = rows[0];
+    if (!row) throw new LedgerlineError('INTERNAL', 'll_append answered nothing');
+    switch (row.r_outcome) {
+      case 'ok':
+      case 'idempotent':
+        if (row.r_outcome === 'ok') this.signal.notify();
+        return {
+          nextExpectedRevision: BigInt(row.r_revision),
+          position: { commit: BigInt(row.r_commit ?? '0'), prepare: BigInt(row.r_position ?? '0') },
+        };
+      case 'conflict': {
+        const actual = BigInt(row.r_revision);
+        throw new ConcurrencyError(stream, expected, actual < 0n ? 'no_stream' : actual);
+      }
+      case 'duplicate_event_id':
+        throw new LedgerlineError(
+          'DUPLICATE_EVENT_ID',
+          `One of these event ids is already stored and this append is not a retry of that one.`,
+          { stream },
+        );
+    }
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly RecordedEvent[]> {
+    const direction = options.direction ?? 'forwards';
+    const maxCount = checkMaxCount(options.maxCount);
+    const from = options.from ?? (direction === 'forwards' ? 'start' : 'end');
+    if (typeof from === 'bigint' && from < 0n) throw new ValidationError('from', 'must not be negative');
+    const params: unknown[] = [stream, maxCount];
+    let bound = '';
+    if (typeof from === 'bigint') {
+      params.push(from.toString());
+      bound =
+        direction === 'forwards' ? 'AND stream_revision >= $3::bigint' : 'AND stream_revision <= $3::bigint';
+    } else if (
+      (from === 'end' && direction === 'forwards') ||
+      (from === 'start' && direction === 'backwards')
+    ) {
+      // Reading forwards from the end (or backwards from the start) reaches nothing but the edge.
+      bound = direction === 'forwards' ? 'AND false' : 'AND stream_revision <= 0';
+    }
+    const order = direction === 'forwards' ? 'ASC' : 'DESC';
+    const { rows } = await this.guard(() =>
+      this.db.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM ll_events WHERE stream_name = $1 ${bound}
+         ORDER BY stream_revision ${order} LIMIT $2`,
+        params,
+      ),
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    const from = options.from ?? START;
+    const maxCount = checkMaxCount(options.maxCount);
+    const params: unknown[] = [from.commit.toString(), from.prepare.toString(), maxCount];
+    const where = [
+      '(transaction_id, global_position) > ($1::xid8, $2::bigint)',
+      // Only transactions that can no longer change what lies below them (see migration 0001).
+      'transaction_id < pg_snapshot_xmin(pg_current_snapshot())',
+    ];
+    const prefix = options.filter?.streamPrefix;
+    if (prefix !== undefined && prefix !== '') {
+      const dot = prefix.indexOf('.');
+      if (dot > 0) {
+        // The part before the first dot is the organization: use its index.
+        params.push(prefix.slice(0, dot));
+        where.push(`org_id = $${params.length}`);
+      }
+      params.push(prefix);
+      where.push(`starts_with(stream_name, $${params.length})`);
+    }
+    const types = options.filter?.eventTypes;
+    if (types !== undefined) {
+      params.push(types);
+      where.push(`event_type = ANY ($${params.length}::text[])`);
+    }
+    const { rows } = await this.guard(() =>
+      this.db.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM ll_events WHERE ${where.join(' AND ')}
+         ORDER BY transaction_id, global_position LIMIT $3`,
+        params,
+      ),
+    );
+    const events = rows.map(toRecordedEvent);
+    const last = events.at(-1);
+    return { events, next: last ? last.position : from, isEnd: events.length < maxCount };
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    return pollingSubscription((read) => this.readAll(read), this.signal, options);
+  }
+
+  async verifyStream(stream: string): Promise<VerifyResult> {
+    const verifier = new ChainVerifier(stream);
+    let from = 0n;
+    for (;;) {
+      const page = await this.readStream(stream, { from, maxCount: VERIFY_PAGE_SIZE });
+      let intact = true;
+      for (const event of page) {
+        intact = verifier.check(event);
+        if (!intact) break;
+      }
+      const last = page.at(-1);
+      if (!intact || !last || page.length < VERIFY_PAGE_SIZE) break;
+      from = last.revision + 1n;
+    }
+    const { rows } = await this.guard(() =>
+      this.db.query<{ revision: string; hash: string }>(
+        `SELECT revision::text AS revision, encode(last_hash, 'hex') AS hash
+           FROM ll_streams WHERE stream_name = $1 AND revision >= 0`,
+        [stream],
+      ),
+    );
+    const head = rows[0];
+    const broken = verifier.finish(head ? { revision: BigInt(head.revision), hash: head.hash } : null);
+    return broken
+      ? { ok: false, stream, eventsChecked: verifier.eventsChecked, brokenLink: broken }
+      : { ok: true, stream, eventsChecked: verifier.eventsChecked };
+  }
+
+  async close(): Promise<void> {
+    // The database belongs to whoever opened it; subscribers end when they are closed.
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+        throw new LedgerlineError('STORE_UNAVAILABLE', undefined, { code }, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function checkMaxCount(maxCount: number | undefined): number {
+  if (maxCount === undefined) return READ_PAGE_MAX;
+  if (!Number.isSafeInteger(maxCount) || maxCount < 1 || maxCount > READ_PAGE_MAX) {
+    throw new ValidationError('maxCount', `must be an integer from 1 to ${READ_PAGE_MAX}`);
+  }
+  return maxCount;
+}

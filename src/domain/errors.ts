@@ -1,0 +1,72 @@
+/**
+ * The one error registry. Every failure the platform reports has a stable code, a status
+ * (HTTP at the edge, the same code in MCP tool errors) and a default message. Expected
+ * failures are values or instances of LedgerlineError; anything else is a bug.
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, message: 'The request is invalid.' },
+  UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
+  FORBIDDEN: { status: 403, message: 'This credential may not do that.' },
+  NOT_FOUND: { status: 404, message: 'No such object.' },
+  CONCURRENCY_CONFLICT: { status: 409, message: 'The stream changed since it was read.' },
+  DUPLICATE_EVENT_ID: { status: 409, message: 'An event with this id is already stored elsewhere.' },
+  APPEND_TOO_LARGE: { status: 413, message: 'The append is larger than the event store accepts.' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The event store is unavailable.' },
+  DATA_DIR_LOCKED: { status: 503, message: 'The data directory is in use by another process.' },
+  MIGRATION_FAILED: { status: 500, message: 'A schema migration failed.' },
+  INTERNAL: { status: 500, message: 'An internal error occurred.' },
+} as const satisfies Record<string, { readonly status: number; readonly message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+export class LedgerlineError extends Error {
+  override readonly name: string = 'LedgerlineError';
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}
+
+/** A bad input, naming the field (a dotted path) that is wrong. */
+export class ValidationError extends LedgerlineError {
+  override readonly name = 'ValidationError';
+  readonly field: string;
+
+  constructor(field: string, message: string, details: ErrorDetails = {}) {
+    super('VALIDATION_FAILED', `${field}: ${message}`, { ...details, field });
+    this.field = field;
+  }
+}
+
+export function isLedgerlineError(error: unknown): error is LedgerlineError {
+  return error instanceof LedgerlineError;
+}
+
+/** An append whose expected revision did not match the stream (optimistic concurrency). */
+export class ConcurrencyError extends LedgerlineError {
+  override readonly name = 'ConcurrencyError';
+
+  constructor(
+    readonly stream: string,
+    /** A revision, `no_stream` or `any`. */
+    readonly expected: bigint | 'no_stream' | 'any',
+    /** The stream's revision now, or `no_stream`. */
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(
+      'CONCURRENCY_CONFLICT',
+      `Stream ${stream} is at revision ${String(actual)}, not the expected ${String(expected)}.`,
+      { stream, expectedRevision: String(expected), actualRevision: String(actual) },
+    );
+  }
+}
