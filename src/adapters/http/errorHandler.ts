@@ -1,0 +1,32 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isLedgerlineError } from '../../domain/errors.js';
+
+/**
+ * Maps every failure to the registry's envelope `{ error: { code, message, details } }`:
+ * LedgerlineErrors keep their code and status; fastify's own 4xx (bad JSON, wrong content
+ * type, body too large) become VALIDATION_FAILED; anything else is a 500 that says nothing
+ * about its internals.
+ */
+export function errorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (isLedgerlineError(error)) {
+    return reply
+      .code(error.status)
+      .send({
+        error: { code: error.code, message: error.message, details: error.details, requestId: request.id },
+      });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return reply.code(status).send({
+      error: { code: 'VALIDATION_FAILED', message: error.message, details: {}, requestId: request.id },
+    });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.code(500).send({
+    error: { code: 'INTERNAL', message: 'An internal error occurred.', details: {}, requestId: request.id },
+  });
+}

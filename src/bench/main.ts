@@ -1,0 +1,52 @@
+/**
+ * `npm run bench` / `ledgerline bench`: creates a scratch database on the PostgreSQL server
+ * (DATABASE_URL, or the local one), measures, prints, drops it. Bounded in count and time.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Config } from '../config.js';
+import { print, say } from '../cli/output.js';
+import { appendBench } from './appendBench.js';
+import { formatTable, type Measurement } from './measure.js';
+
+const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function runBench(config: Config): Promise<void> {
+  const serverUrl = config.databaseUrl ?? LOCAL_POSTGRES;
+  const scratch = `ledgerline_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  const scratchUrl = new URL(serverUrl);
+  scratchUrl.pathname = `/${scratch}`;
+  await admin.query(`CREATE DATABASE ${scratch}`);
+  try {
+    say(`bench: scratch database ${scratch}; each scenario bounded by count and 30 s`);
+    const appends = await appendBench(scratchUrl.toString());
+    print('\nEvent-store appends on PostgreSQL, 16 concurrent writers, same server, same run\n');
+    print(table('single-event appends', appends.single));
+    print('');
+    print(table('100-event appends', appends.batch));
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function table(title: string, rows: readonly Measurement[]): string {
+  const raw = rows[0];
+  const emmett = rows[2];
+  const fixed = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+  return formatTable([
+    [title, 'appends', 'appends/s', 'events/s', 'p50 ms', 'p99 ms', 'vs raw', 'vs Emmett'],
+    ...rows.map((row) => [
+      row.name,
+      String(row.operations),
+      fixed(row.opsPerSecond),
+      fixed(row.eventsPerSecond),
+      fixed(row.p50Ms, 2),
+      fixed(row.p99Ms, 2),
+      raw ? `${fixed(row.eventsPerSecond / raw.eventsPerSecond, 2)}x` : '-',
+      emmett ? `${fixed(row.eventsPerSecond / emmett.eventsPerSecond, 2)}x` : '-',
+    ]),
+  ]);
+}

@@ -1,0 +1,79 @@
+/**
+ * Every setting comes from the environment (README "Configuration" lists them all). A bad
+ * value stops the process with a message naming the variable, before anything is opened.
+ */
+import { resolve } from 'node:path';
+import { ValidationError } from './domain/errors.js';
+
+export const PORT_DEFAULT = 3000;
+export const HOST_DEFAULT = '127.0.0.1';
+export const DATA_DIR_DEFAULT = '.ledgerline-data';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** PGlite's data folder, used when no DATABASE_URL is set. */
+  readonly dataDir: string;
+  /** Real PostgreSQL for events (unless EVENTSTORE_URL) and read models. */
+  readonly databaseUrl: string | null;
+  /** EventStoreDB for events. */
+  readonly eventstoreUrl: string | null;
+  readonly natsUrl: string | null;
+  readonly logLevel: LogLevel;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Environment, overrides: Partial<Config> = {}): Config {
+  const config: Config = {
+    port: parsePort(env['PORT']),
+    host: nonEmpty(env['HOST']) ?? HOST_DEFAULT,
+    dataDir: resolve(nonEmpty(env['LEDGERLINE_DATA_DIR']) ?? DATA_DIR_DEFAULT),
+    databaseUrl: url(env['DATABASE_URL'], 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    eventstoreUrl: url(env['EVENTSTORE_URL'], 'EVENTSTORE_URL', ['esdb:', 'esdb+discover:']),
+    natsUrl: url(env['NATS_URL'], 'NATS_URL', ['nats:', 'tls:']),
+    logLevel: parseLogLevel(env['LOG_LEVEL']),
+    ...overrides,
+  };
+  return config;
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+function parsePort(value: string | undefined): number {
+  const text = nonEmpty(value);
+  if (text === null) return PORT_DEFAULT;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535)
+    throw new ValidationError('PORT', 'must be a port number from 0 to 65535');
+  return port;
+}
+
+function parseLogLevel(value: string | undefined): LogLevel {
+  const text = nonEmpty(value) ?? 'info';
+  const level = LOG_LEVELS.find((known) => known === text);
+  if (!level) throw new ValidationError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+function url(value: string | undefined, name: string, protocols: readonly string[]): string | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ValidationError(name, 'is not a URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ValidationError(
+      name,
+      `must start with ${protocols.map((protocol) => `${protocol}//`).join(' or ')}`,
+    );
+  }
+  return text;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { assertJson, canonicalJson, NotJsonError, type JsonValue } from '../../src/domain/canonicalJson.js';
+
+const RUNS = 2_000;
+const json = fc.jsonValue({ maxDepth: 5 }) as fc.Arbitrary<JsonValue>;
+
+function shuffleKeys(value: JsonValue, seed: number): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item: JsonValue) => shuffleKeys(item, seed + 1));
+  const entries = Object.entries(value as Record<string, JsonValue>);
+  const rotated = entries
+    .slice(seed % Math.max(entries.length, 1))
+    .concat(entries.slice(0, seed % Math.max(entries.length, 1)));
+  return Object.fromEntries(rotated.reverse().map(([key, item]) => [key, shuffleKeys(item, seed + 1)]));
+}
+
+describe('canonical JSON', () => {
+  it('does not depend on the order keys were written in', () => {
+    fc.assert(
+      fc.property(json, fc.nat(), (value, seed) => {
+        expect(canonicalJson(shuffleKeys(value, seed))).toBe(canonicalJson(value));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('parses back to the same value and is stable under a JSON round trip', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        const encoded = canonicalJson(value);
+        const parsed = JSON.parse(encoded) as JsonValue;
+        expect(parsed).toStrictEqual(JSON.parse(JSON.stringify(value)));
+        expect(canonicalJson(parsed)).toBe(encoded);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('encodes different values differently', () => {
+    fc.assert(
+      fc.property(json, json, (a, b) => {
+        const same =
+          JSON.stringify(JSON.parse(canonicalJson(a))) === JSON.stringify(JSON.parse(canonicalJson(b)));
+        expect(canonicalJson(a) === canonicalJson(b)).toBe(same);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('has no whitespace between tokens and sorts keys by code unit', () => {
+    expect(canonicalJson({ b: 1, a: [true, null, 'x y'], B: { z: 0, ä: 1 } })).toBe(
+      '{"B":{"z":0,"ä":1},"a":[true,null,"x y"],"b":1}',
+    );
+  });
+
+  it('refuses what JSON cannot carry, naming the path', () => {
+    const cases: [unknown, string][] = [
+      [{ a: Number.NaN }, '$.a'],
+      [{ a: [1, undefined] }, '$.a[1]'],
+      [{ a: new Date(0) }, '$.a'],
+      [{ a: 1n }, '$.a'],
+      [{ a: 'x\u0000' }, '$.a'],
+      [{ a: '\ud800' }, '$.a'],
+    ];
+    for (const [value, path] of cases) {
+      try {
+        assertJson(value);
+        throw new Error(`accepted ${path}`);
+      } catch (error) {
+        expect(error).toBeInstanceOf(NotJsonError);
+        expect((error as NotJsonError).path).toBe(path);
+      }
+    }
+  });
+});
