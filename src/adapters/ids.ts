@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
  * the event-id index append-mostly instead of writing all over the B-tree.
  */
 export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = randomSlice();
   let ms = BigInt(nowMs);
   for (let i = 5; i >= 0; i -= 1) {
     bytes[i] = Number(ms & 0xffn);
@@ -18,6 +18,22 @@ export function uuidv7(nowMs: number = Date.now()): string {
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Random bytes drawn from the system in blocks: one call per 256 ids instead of one per id. */
+const RANDOM_POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function randomSlice(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(RANDOM_POOL_BYTES);
+    poolOffset = 0;
+  }
+  // A copy, because the caller overwrites the timestamp and version bits.
+  const slice = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
+  return slice;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

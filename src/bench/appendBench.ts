@@ -8,7 +8,7 @@ import pg from 'pg';
 import { migrate } from '../adapters/db/migrate.js';
 import { openPostgres } from '../adapters/db/postgresDatabase.js';
 import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js';
-import type { EventStore, NewEvent } from '../adapters/eventstore/port.js';
+import type { EventMetadata, EventStore, NewEvent } from '../adapters/eventstore/port.js';
 import { measure, type Measurement, type Scenario } from './measure.js';
 
 export const CONCURRENCY = 16;
@@ -21,7 +21,16 @@ export const SCENARIO_TIME_MAX_MS = 30_000;
 
 const ORG = 'org_bench';
 
-function benchEvent(i: number): NewEvent {
+/** One command's envelope: every event an operation appends shares it, as a handler's would. */
+function benchMetadata(i: number): EventMetadata {
+  return {
+    actor: { kind: 'api_key', id: 'key_bench', role: 'user' },
+    channel: { kind: 'rest' },
+    requestId: `req_${i}`,
+  };
+}
+
+function benchEvent(i: number, metadata: EventMetadata = benchMetadata(i)): NewEvent {
   return {
     type: 'TransferPosted',
     data: {
@@ -31,11 +40,7 @@ function benchEvent(i: number): NewEvent {
       amount: '12.34',
       asset: 'KES',
     },
-    metadata: {
-      actor: { kind: 'api_key', id: 'key_bench', role: 'user' },
-      channel: { kind: 'rest' },
-      requestId: `req_${i}`,
-    },
+    metadata,
   };
 }
 
@@ -91,8 +96,12 @@ export async function appendBench(
 
   const scenarios = (eventsPerOperation: number, total: number): Scenario[] => {
     const base = { total, concurrency: CONCURRENCY, eventsPerOperation, timeMaxMs: SCENARIO_TIME_MAX_MS };
-    const events = (i: number): NewEvent[] =>
-      Array.from({ length: eventsPerOperation }, (_, k) => benchEvent(i * eventsPerOperation + k));
+    const events = (i: number): NewEvent[] => {
+      const metadata = benchMetadata(i);
+      return Array.from({ length: eventsPerOperation }, (_, k) =>
+        benchEvent(i * eventsPerOperation + k, metadata),
+      );
+    };
     return [
       { ...base, name: 'raw INSERT (baseline)', operation: eventsPerOperation === 1 ? rawSingle : rawBatch },
       {

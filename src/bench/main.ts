@@ -10,6 +10,8 @@ import { appendBench } from './appendBench.js';
 import { formatTable, type Measurement } from './measure.js';
 
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+const DROP_ATTEMPTS_MAX = 50;
+const DROP_WAIT_MS = 100;
 
 export async function runBench(config: Config): Promise<void> {
   const serverUrl = config.databaseUrl ?? LOCAL_POSTGRES;
@@ -27,9 +29,27 @@ export async function runBench(config: Config): Promise<void> {
     print('');
     print(table('100-event appends', appends.batch));
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
+    await dropWhenIdle(admin, scratch);
     await admin.end();
   }
+}
+
+/** Waits for every pool to let go of the scratch database before dropping it. */
+async function dropWhenIdle(admin: pg.Client, database: string): Promise<void> {
+  for (let attempt = 0; attempt < DROP_ATTEMPTS_MAX; attempt += 1) {
+    const { rows } = await admin.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1',
+      [database],
+    );
+    if (rows[0]?.n === '0') {
+      await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, DROP_WAIT_MS));
+  }
+  say(
+    `bench: connections to ${database} are still open; drop it by hand with DROP DATABASE ${database} WITH (FORCE)`,
+  );
 }
 
 function table(title: string, rows: readonly Measurement[]): string {

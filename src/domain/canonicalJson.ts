@@ -5,7 +5,7 @@
  * numbers encoded as ECMAScript's JSON.stringify encodes them. Only plain JSON values are
  * accepted: a value that JSON cannot carry faithfully (undefined, NaN, a Date, a bigint, a
  * cycle) is an error, never silently changed, because a hash over a changed value would
- * verify data nobody wrote.
+ * verify data nobody wrote. Validation and encoding are one walk: this runs for every event.
  */
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -15,65 +15,75 @@ export const JSON_DEPTH_MAX = 64;
 
 export class NotJsonError extends Error {
   override readonly name = 'NotJsonError';
+  readonly reason: string;
+
   constructor(
     readonly path: string,
     reason: string,
   ) {
     super(`${path}: ${reason}`);
+    this.reason = reason;
   }
+}
+
+/**
+ * The canonical encoding of `value`; throws NotJsonError naming the first offending path
+ * (`$` is the value itself) when it is not plain JSON.
+ */
+export function canonicalJson(value: unknown, path = '$'): string {
+  return encode(value, path, 0);
 }
 
 /** Throws NotJsonError naming the first offending path when `value` is not plain JSON. */
 export function assertJson(value: unknown, path = '$'): asserts value is JsonValue {
-  check(value, path, 0, new Set());
+  encode(value, path, 0);
 }
 
-function check(value: unknown, path: string, depth: number, seen: Set<object>): void {
-  if (depth > JSON_DEPTH_MAX) throw new NotJsonError(path, `nested deeper than ${JSON_DEPTH_MAX} levels`);
+function encode(value: unknown, path: string, depth: number): string {
   switch (typeof value) {
     case 'string':
-      // PostgreSQL's jsonb cannot store U+0000; refusing it everywhere keeps every adapter alike.
-      if (value.includes('\u0000')) throw new NotJsonError(path, 'strings may not contain U+0000');
-      if (!value.isWellFormed()) throw new NotJsonError(path, 'strings must be well-formed Unicode');
-      return;
+      return encodeString(value, path);
     case 'boolean':
-      return;
+      return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw new NotJsonError(path, `${String(value)} is not a JSON number`);
-      return;
+      return JSON.stringify(value);
     case 'object': {
-      if (value === null) return;
-      if (seen.has(value)) throw new NotJsonError(path, 'contains a cycle');
-      seen.add(value);
-      if (Array.isArray(value)) {
-        value.forEach((item: unknown, index) => {
-          check(item, `${path}[${index}]`, depth + 1, seen);
-        });
-      } else {
-        const proto: unknown = Object.getPrototypeOf(value);
-        if (proto !== Object.prototype && proto !== null) {
-          throw new NotJsonError(path, 'only plain objects are JSON (no Date, Map, class instances)');
-        }
-        for (const [key, item] of Object.entries(value)) {
-          if (!key.isWellFormed()) throw new NotJsonError(path, 'keys must be well-formed Unicode');
-          check(item, `${path}.${key}`, depth + 1, seen);
-        }
+      if (value === null) return 'null';
+      // A cycle is infinitely deep, so the depth bound catches it too.
+      if (depth >= JSON_DEPTH_MAX) {
+        throw new NotJsonError(path, `is nested deeper than ${JSON_DEPTH_MAX} levels (or contains a cycle)`);
       }
-      seen.delete(value);
-      return;
+      if (Array.isArray(value)) {
+        const items: string[] = [];
+        for (let i = 0; i < value.length; i += 1) items.push(encode(value[i], `${path}[${i}]`, depth + 1));
+        return `[${items.join(',')}]`;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new NotJsonError(path, 'only plain objects are JSON (no Date, Map, class instances)');
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort(compareCodeUnits);
+      const members: string[] = [];
+      for (const key of keys) {
+        members.push(`${encodeString(key, path)}:${encode(record[key], `${path}.${key}`, depth + 1)}`);
+      }
+      return `{${members.join(',')}}`;
     }
-    default:
+    case 'undefined':
+    case 'bigint':
+    case 'function':
+    case 'symbol':
       throw new NotJsonError(path, `a ${typeof value} is not JSON`);
   }
 }
 
-/** The canonical encoding of a JSON value (call assertJson first for untrusted input). */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((item: JsonValue) => canonicalJson(item)).join(',')}]`;
-  const record = value as { readonly [key: string]: JsonValue };
-  const keys = Object.keys(record).sort(compareCodeUnits);
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key] as JsonValue)}`).join(',')}}`;
+function encodeString(value: string, path: string): string {
+  // PostgreSQL's jsonb cannot store U+0000; refusing it everywhere keeps every adapter alike.
+  if (value.includes('\u0000')) throw new NotJsonError(path, 'strings may not contain U+0000');
+  if (!value.isWellFormed()) throw new NotJsonError(path, 'strings must be well-formed Unicode');
+  return JSON.stringify(value);
 }
 
 function compareCodeUnits(a: string, b: string): number {

@@ -213,6 +213,39 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
       });
     });
 
+    describe('reused event ids', () => {
+      it('refuses an event id stored in another stream, anywhere in the append, writing nothing', async () => {
+        const id = randomUUID();
+        await store.append(`${testOrg()}.thing-owner`, [newEvent('A', {}, id)], 'no_stream');
+        const target = `${testOrg()}.thing-thief`;
+        const first = await expectRejects(
+          store.append(target, [newEvent('B', {}, id)], 'any'),
+          LedgerlineError,
+        );
+        expect(first.code).toBe('DUPLICATE_EVENT_ID');
+        const later = await expectRejects(
+          store.append(target, [newEvent('B', {}, randomUUID()), newEvent('C', {}, id)], 'any'),
+          LedgerlineError,
+        );
+        expect(later.code).toBe('DUPLICATE_EVENT_ID');
+        expect(await store.readStream(target)).toEqual([]);
+      });
+
+      it('keeps other appends of the same moment unharmed when one reuses an id', async () => {
+        const id = randomUUID();
+        const org = testOrg();
+        await store.append(`${org}.thing-owner`, [newEvent('A', {}, id)], 'no_stream');
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) =>
+            store.append(`${org}.thing-${i}`, [newEvent('B', {}, i === 5 ? id : randomUUID())], 'no_stream'),
+          ),
+        );
+        expect(results.map((result) => result.status)).toEqual(
+          Array.from({ length: 10 }, (_, i) => (i === 5 ? 'rejected' : 'fulfilled')),
+        );
+      });
+    });
+
     describe('reading a stream', () => {
       it('pages forwards and backwards from a revision', async () => {
         const stream = `${testOrg()}.ledger-main`;

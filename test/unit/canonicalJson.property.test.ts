@@ -62,7 +62,12 @@ describe('canonical JSON', () => {
       [{ a: 1n }, '$.a'],
       [{ a: 'x\u0000' }, '$.a'],
       [{ a: '\ud800' }, '$.a'],
+      [{ a: Symbol('s') }, '$.a'],
+      [{ a: { b: { c: () => 1 } } }, '$.a.b.c'],
     ];
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    cases.push([cyclic, `$${'.self'.repeat(64)}`]);
     for (const [value, path] of cases) {
       try {
         assertJson(value);

@@ -17,22 +17,31 @@ import type { BrokenLink, RecordedEvent } from './port.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The hashed fields of an event; the metadata is the normalized envelope. */
-export interface HashedContent {
+/** The hashed fields of an event besides its data and metadata. */
+export interface HashedFields {
   readonly streamName: string;
   readonly eventId: string;
   readonly type: string;
   readonly schemaVersion: number;
-  readonly data: JsonValue;
-  readonly metadata: JsonValue;
   /** ISO 8601 with milliseconds, UTC. */
   readonly occurredAt: string;
 }
 
-export function contentHash(content: HashedContent): string {
-  return createHash('sha256')
-    .update(canonicalJson(content as unknown as JsonValue), 'utf8')
-    .digest('hex');
+/**
+ * canonicalJson({ ...fields, data, metadata }), composed from data and metadata that are
+ * already canonically encoded so each event is walked once. The keys are written in
+ * code-unit order: data, eventId, metadata, occurredAt, schemaVersion, streamName, type.
+ */
+export function canonicalContent(fields: HashedFields, dataJson: string, metadataJson: string): string {
+  return (
+    `{"data":${dataJson},"eventId":${JSON.stringify(fields.eventId)},"metadata":${metadataJson},` +
+    `"occurredAt":${JSON.stringify(fields.occurredAt)},"schemaVersion":${JSON.stringify(fields.schemaVersion)},` +
+    `"streamName":${JSON.stringify(fields.streamName)},"type":${JSON.stringify(fields.type)}}`
+  );
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export function linkHash(prevHash: string, content: string): string {
@@ -57,16 +66,18 @@ export function envelopeMetadata(event: RecordedEvent): JsonValue {
   };
 }
 
+/** The inner digest of a stored event, recomputed from what was read back. */
 export function recordedContentHash(event: RecordedEvent): string {
-  return contentHash({
+  const fields: HashedFields = {
     streamName: event.streamName,
     eventId: event.eventId,
     type: event.type,
     schemaVersion: event.schemaVersion,
-    data: event.data,
-    metadata: envelopeMetadata(event),
     occurredAt: event.occurredAt.toISOString(),
-  });
+  };
+  return sha256Hex(
+    canonicalContent(fields, canonicalJson(event.data), canonicalJson(envelopeMetadata(event))),
+  );
 }
 
 /**

@@ -2,11 +2,11 @@
  * Checks and normalizes what a writer proposes before any adapter touches storage: every
  * refusal happens here, names the field, and leaves nothing written.
  */
-import { assertJson, canonicalJson, NotJsonError, type JsonValue } from '../../domain/canonicalJson.js';
+import { canonicalJson, NotJsonError, type JsonValue } from '../../domain/canonicalJson.js';
 import { LedgerlineError, ValidationError } from '../../domain/errors.js';
 import { parseStreamName } from '../../domain/streamName.js';
 import { isUuid, uuidv7 } from '../ids.js';
-import { contentHash } from './hashChain.js';
+import { canonicalContent, sha256Hex } from './hashChain.js';
 import type { ActorKind, ChannelKind, EventMetadata, ExpectedRevision, NewEvent } from './port.js';
 
 /** At most this many events in one append. */
@@ -49,6 +49,9 @@ export interface PreparedEvent {
   readonly occurredAt: string;
   /** Hex SHA-256 of the canonical content (the inner digest of the chain). */
   readonly contentHash: string;
+  /** The canonical encodings of data and metadata, reused for storage. */
+  readonly dataJson: string;
+  readonly metadataJson: string;
   /** Canonical bytes of data + metadata, for size limits. */
   readonly bytes: number;
 }
@@ -87,13 +90,22 @@ export function prepareAppend(
   let bytes = 0;
   const prepared: PreparedEvent[] = [];
   let rootId: string | null = null;
+  // Events of one command usually share one metadata object: normalize and encode it once.
+  const envelopes = new Map<unknown, Envelope>();
   for (const [index, event] of (events as unknown[]).entries()) {
     const eventId = checkEventId(event, index);
     if (seen.has(eventId))
       throw new ValidationError(`events[${index}].eventId`, 'repeats an id in this append');
     seen.add(eventId);
     rootId ??= eventId;
-    const one = prepareEvent(stream, event as NewEvent, index, eventId, rootId, clock);
+    const raw = (event as NewEvent).metadata as unknown;
+    let envelope = envelopes.get(raw);
+    if (!envelope) {
+      const metadata = normalizeMetadata(raw, `events[${index}].metadata`, rootId);
+      envelope = { metadata, json: canonicalJson(metadata) };
+      if (typeof raw === 'object' && raw !== null) envelopes.set(raw, envelope);
+    }
+    const one = prepareEvent(stream, event as NewEvent, index, eventId, envelope, clock);
     bytes += one.bytes;
     prepared.push(one);
   }
@@ -125,12 +137,17 @@ function checkEventId(event: unknown, index: number): string {
   return eventId;
 }
 
+interface Envelope {
+  readonly metadata: StoredMetadata;
+  readonly json: string;
+}
+
 function prepareEvent(
   stream: string,
   event: NewEvent,
   index: number,
   eventId: string,
-  rootId: string,
+  envelope: Envelope,
   clock: Date,
 ): PreparedEvent {
   const at = `events[${index}]`;
@@ -151,17 +168,16 @@ function prepareEvent(
   }
   const data: unknown = event.data;
   if (data === undefined) throw new ValidationError(`${at}.data`, 'is required');
+  let dataJson: string;
   try {
-    assertJson(data, `${at}.data`);
+    dataJson = canonicalJson(data, `${at}.data`);
   } catch (error) {
-    if (error instanceof NotJsonError)
-      throw new ValidationError(error.path, error.message.slice(error.path.length + 2));
+    if (error instanceof NotJsonError) throw new ValidationError(error.path, error.reason);
     throw error;
   }
-  const metadata = normalizeMetadata(event.metadata, `${at}.metadata`, rootId);
+  const { metadata, json: metadataJson } = envelope;
   const occurredAt = checkOccurredAt(event.occurredAt, `${at}.occurredAt`, clock);
-  const bytes =
-    Buffer.byteLength(canonicalJson(data), 'utf8') + Buffer.byteLength(canonicalJson(metadata), 'utf8');
+  const bytes = Buffer.byteLength(dataJson, 'utf8') + Buffer.byteLength(metadataJson, 'utf8');
   if (bytes > EVENT_BYTES_MAX) {
     throw new LedgerlineError(
       'APPEND_TOO_LARGE',
@@ -173,23 +189,24 @@ function prepareEvent(
       },
     );
   }
-  const hash = contentHash({
-    streamName: stream,
-    eventId,
-    type,
-    schemaVersion: schemaVersion as number,
-    data,
-    metadata,
-    occurredAt,
-  });
+  const version = schemaVersion as number;
+  const hash = sha256Hex(
+    canonicalContent(
+      { streamName: stream, eventId, type, schemaVersion: version, occurredAt },
+      dataJson,
+      metadataJson,
+    ),
+  );
   return {
     eventId,
     type,
-    schemaVersion: schemaVersion as number,
-    data,
+    schemaVersion: version,
+    data: data as JsonValue,
     metadata,
     occurredAt,
     contentHash: hash,
+    dataJson,
+    metadataJson,
     bytes,
   };
 }

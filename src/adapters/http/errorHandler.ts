@@ -13,11 +13,9 @@ export function errorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   if (isLedgerlineError(error)) {
-    return reply
-      .code(error.status)
-      .send({
-        error: { code: error.code, message: error.message, details: error.details, requestId: request.id },
-      });
+    return reply.code(error.status).send({
+      error: { code: error.code, message: error.message, details: error.details, requestId: request.id },
+    });
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {

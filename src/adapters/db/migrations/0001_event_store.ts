@@ -10,7 +10,9 @@
  *
  * One append is one call of ll_append: it locks the stream head row, checks the expected
  * revision, recognizes an idempotent retry, chains the hashes and inserts every event with
- * one INSERT — a single round trip.
+ * one INSERT. ll_append_batch runs several appends (already sorted by stream name, so
+ * concurrent batches lock rows in one order and cannot deadlock) in one transaction: group
+ * commit, still a single round trip.
  */
 export const migration = {
   version: 1,
@@ -18,7 +20,7 @@ export const migration = {
   sql: String.raw`
 CREATE TABLE ll_streams (
   stream_name text PRIMARY KEY,
-  -- -1 while a stream is being created; the last event's revision afterwards.
+  -- The last event's revision and hash: verify compares them with the events.
   revision bigint NOT NULL,
   last_hash bytea NOT NULL
 );
@@ -46,56 +48,52 @@ CREATE UNIQUE INDEX ll_events_stream_revision ON ll_events (stream_name, stream_
 CREATE UNIQUE INDEX ll_events_event_id ON ll_events (event_id);
 CREATE INDEX ll_events_org_order ON ll_events (org_id, transaction_id, global_position);
 
+-- Writers of one stream are serialized by an advisory lock on the stream name, not a row
+-- lock, because taking it does not assign a transaction id: a writer's xid is assigned only
+-- by its first write, after it holds every lock it needs, so whoever held the lock before it
+-- has a smaller xid. That keeps each stream's revisions in the same order as the global order.
 -- p_expected: >= 0 an exact revision, -1 no stream, -2 any.
 -- outcome: ok | idempotent | conflict | duplicate_event_id.
+-- enable_seqscan is off because every lookup here has a unique index, and a plan cached while
+-- the table was small must never turn into a scan of millions of events.
 CREATE FUNCTION ll_append(p_stream text, p_org text, p_expected bigint, p_events jsonb)
 RETURNS TABLE (r_outcome text, r_revision bigint, r_commit text, r_position bigint)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 DECLARE
   v_count integer := jsonb_array_length(p_events);
-  v_ids uuid[];
   v_revision bigint;
   v_hash bytea;
   v_first_prev bytea;
   v_hashes bytea[] := '{}';
   v_positions bigint[];
-  v_found integer;
-  v_found_same_stream boolean;
-  v_found_offsets bigint;
-  v_found_first bigint;
+  v_found_stream text;
+  v_found_revision bigint;
+  v_matching integer;
   v_xid xid8;
 BEGIN
-  SELECT s.revision, s.last_hash INTO v_revision, v_hash
-    FROM ll_streams s WHERE s.stream_name = p_stream FOR UPDATE;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_stream, 0));
+  SELECT s.revision, s.last_hash INTO v_revision, v_hash FROM ll_streams s WHERE s.stream_name = p_stream;
   IF NOT FOUND THEN
-    IF p_expected >= 0 THEN
-      RETURN QUERY SELECT 'conflict'::text, -1::bigint, NULL::text, NULL::bigint;
-      RETURN;
-    END IF;
-    -- Two creators race here: the loser waits on the unique index, then locks the winner's row.
-    INSERT INTO ll_streams (stream_name, revision, last_hash)
-      VALUES (p_stream, -1, decode(repeat('00', 32), 'hex'))
-      ON CONFLICT (stream_name) DO NOTHING;
-    SELECT s.revision, s.last_hash INTO v_revision, v_hash
-      FROM ll_streams s WHERE s.stream_name = p_stream FOR UPDATE;
+    v_revision := -1;
+    v_hash := decode(repeat('00', 32), 'hex');
   END IF;
 
-  SELECT array_agg((e->>'eventId')::uuid ORDER BY o) INTO v_ids
-    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, o);
-
-  -- Any of these ids stored already? Either an idempotent retry or a reused id. A retry has
-  -- every id, in this stream, in the same order, one after the other.
-  SELECT count(*), bool_and(e.stream_name = p_stream),
-         count(DISTINCT e.stream_revision - array_position(v_ids, e.event_id)),
-         min(e.stream_revision - array_position(v_ids, e.event_id) + 1)
-    INTO v_found, v_found_same_stream, v_found_offsets, v_found_first
-    FROM ll_events e WHERE e.event_id = ANY (v_ids);
-  IF v_found > 0 THEN
-    IF v_found = v_count AND v_found_same_stream AND v_found_offsets = 1
-       AND (p_expected = -2 OR p_expected = v_found_first - 1) THEN
-      RETURN QUERY SELECT 'idempotent'::text, e.stream_revision, e.transaction_id::text, e.global_position
-        FROM ll_events e WHERE e.stream_name = p_stream AND e.stream_revision = v_found_first + v_count - 1;
-      RETURN;
+  -- Is the first id stored already? Then this is a retry (every id, in this stream, at
+  -- consecutive revisions, with the same expectation) or a reused id. A reused id further
+  -- down the list is caught by the unique index on insert.
+  SELECT e.stream_name, e.stream_revision INTO v_found_stream, v_found_revision
+    FROM ll_events e WHERE e.event_id = (p_events -> 0 ->> 'eventId')::uuid;
+  IF FOUND THEN
+    IF v_found_stream = p_stream AND (p_expected = -2 OR p_expected = v_found_revision - 1) THEN
+      SELECT count(*) INTO v_matching
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, o)
+        JOIN ll_events x ON x.stream_name = p_stream AND x.stream_revision = v_found_revision + t.o - 1
+         AND x.event_id = (t.e ->> 'eventId')::uuid;
+      IF v_matching = v_count THEN
+        RETURN QUERY SELECT 'idempotent'::text, x.stream_revision, x.transaction_id::text, x.global_position
+          FROM ll_events x WHERE x.stream_name = p_stream AND x.stream_revision = v_found_revision + v_count - 1;
+        RETURN;
+      END IF;
     END IF;
     IF (p_expected = -1 AND v_revision <> -1) OR (p_expected >= 0 AND v_revision <> p_expected) THEN
       RETURN QUERY SELECT 'conflict'::text, v_revision, NULL::text, NULL::bigint;
@@ -115,6 +113,7 @@ BEGIN
     v_hash := sha256(v_hash || decode(p_events -> i ->> 'contentHash', 'hex'));
     v_hashes := array_append(v_hashes, v_hash);
   END LOOP;
+  -- The first write of the transaction: the xid is assigned here, after the lock.
   SELECT array_agg(p ORDER BY p) INTO v_positions
     FROM (SELECT nextval('ll_events_position_seq') AS p FROM generate_series(1, v_count)) s;
   v_xid := pg_current_xact_id();
@@ -127,8 +126,29 @@ BEGIN
          CASE WHEN t.o = 1 THEN v_first_prev ELSE v_hashes[t.o - 1] END, v_hashes[t.o]
     FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, o);
 
-  UPDATE ll_streams SET revision = v_revision + v_count, last_hash = v_hash WHERE stream_name = p_stream;
+  INSERT INTO ll_streams (stream_name, revision, last_hash) VALUES (p_stream, v_revision + v_count, v_hash)
+    ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision, last_hash = excluded.last_hash;
   RETURN QUERY SELECT 'ok'::text, v_revision + v_count, v_xid::text, v_positions[v_count];
+END
+$fn$;
+
+-- p_appends: [{stream, org, expected, events}, …], sorted by stream name; one result row per
+-- append, by index. Every stream is locked before anything is written (see above),
+-- in name order, so concurrent batches cannot deadlock.
+CREATE FUNCTION ll_append_batch(p_appends jsonb)
+RETURNS TABLE (r_index integer, r_outcome text, r_revision bigint, r_commit text, r_position bigint)
+LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
+DECLARE
+  v_count integer := jsonb_array_length(p_appends);
+BEGIN
+  FOR i IN 0 .. v_count - 1 LOOP
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_appends -> i ->> 'stream', 0));
+  END LOOP;
+  FOR i IN 0 .. v_count - 1 LOOP
+    RETURN QUERY SELECT i, a.r_outcome, a.r_revision, a.r_commit, a.r_position
+      FROM ll_append(p_appends -> i ->> 'stream', p_appends -> i ->> 'org',
+                     (p_appends -> i ->> 'expected')::bigint, p_appends -> i -> 'events') a;
+  END LOOP;
 END
 $fn$;
 `,

@@ -6,7 +6,8 @@ import { ConcurrencyError, LedgerlineError, ValidationError } from '../../../dom
 import type { Database } from '../../db/database.js';
 import { AppendSignal } from '../appendSignal.js';
 import { ChainVerifier } from '../hashChain.js';
-import { prepareAppend } from '../newEvents.js';
+import { prepareAppend, type PreparedAppend } from '../newEvents.js';
+import { AppendBatcher, type BatchItem } from './appendBatcher.js';
 import { pollingSubscription } from '../pollingSubscription.js';
 import {
   READ_PAGE_MAX,
@@ -41,6 +42,7 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
 ]);
 
 interface AppendRow {
+  readonly r_index: number;
   readonly r_outcome: 'ok' | 'idempotent' | 'conflict' | 'duplicate_event_id';
   readonly r_revision: string;
   readonly r_commit: string | null;
@@ -54,12 +56,17 @@ export interface SqlEventStoreOptions {
 export class SqlEventStore implements EventStore {
   private readonly signal = new AppendSignal();
   private readonly now: () => Date;
+  private readonly batcher: AppendBatcher<AppendRow>;
 
   constructor(
     private readonly db: Database,
     options: SqlEventStoreOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.batcher = new AppendBatcher<AppendRow>({
+      run: (items) => this.runBatch(items),
+      isUnavailable: (error) => unavailableCode(error) !== null,
+    });
   }
 
   get description(): string {
@@ -72,30 +79,10 @@ export class SqlEventStore implements EventStore {
     expected: ExpectedRevision,
   ): Promise<AppendResult> {
     const prepared = prepareAppend(stream, events, expected, this.now);
-    const payload = JSON.stringify(
-      prepared.events.map((event) => ({
-        eventId: event.eventId,
-        type: event.type,
-        schemaVersion: event.schemaVersion,
-        data: event.data,
-        metadata: event.metadata,
-        occurredAt: event.occurredAt,
-        contentHash: event.contentHash,
-      })),
-    );
-    const expectedCode = expected === 'any' ? '-2' : expected === 'no_stream' ? '-1' : expected.toString();
-    const { rows } = await this.guard(() =>
-      this.db.query<AppendRow>(
-        'SELECT r_outcome, r_revision::text, r_commit, r_position::text FROM ll_append($1, $2, $3::bigint, $4::jsonb)',
-        [stream, prepared.scope, expectedCode, payload],
-      ),
-    );
-    const row = rows[0];
-    if (!row) throw new LedgerlineError('INTERNAL', 'll_append answered nothing');
+    const row = await this.guard(() => this.batcher.submit(stream, appendPayload(prepared)));
     switch (row.r_outcome) {
       case 'ok':
       case 'idempotent':
-        if (row.r_outcome === 'ok') this.signal.notify();
         return {
           nextExpectedRevision: BigInt(row.r_revision),
           position: { commit: BigInt(row.r_commit ?? '0'), prepare: BigInt(row.r_position ?? '0') },
@@ -111,6 +98,18 @@ export class SqlEventStore implements EventStore {
           { stream },
         );
     }
+  }
+
+  private async runBatch(items: readonly BatchItem<AppendRow>[]): Promise<readonly AppendRow[]> {
+    const { rows } = await this.db.query<AppendRow>(
+      `SELECT r_index, r_outcome, r_revision::text AS r_revision, r_commit, r_position::text AS r_position
+         FROM ll_append_batch($1::jsonb)`,
+      [`[${items.map((item) => item.payload).join(',')}]`],
+    );
+    const byIndex: AppendRow[] = [];
+    for (const row of rows) byIndex[row.r_index] = row;
+    if (rows.some((row) => row.r_outcome === 'ok')) this.signal.notify();
+    return byIndex;
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<readonly RecordedEvent[]> {
@@ -200,7 +199,7 @@ export class SqlEventStore implements EventStore {
     const { rows } = await this.guard(() =>
       this.db.query<{ revision: string; hash: string }>(
         `SELECT revision::text AS revision, encode(last_hash, 'hex') AS hash
-           FROM ll_streams WHERE stream_name = $1 AND revision >= 0`,
+           FROM ll_streams WHERE stream_name = $1`,
         [stream],
       ),
     );
@@ -219,13 +218,39 @@ export class SqlEventStore implements EventStore {
     try {
       return await work();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+      const code = unavailableCode(error);
+      if (code !== null)
         throw new LedgerlineError('STORE_UNAVAILABLE', undefined, { code }, { cause: error });
+      const { code: sqlState, constraint } = error as { code?: unknown; constraint?: unknown };
+      if (sqlState === '23505' && constraint === 'll_events_event_id') {
+        throw new LedgerlineError(
+          'DUPLICATE_EVENT_ID',
+          'One of these event ids is already stored and this append is not a retry of that one.',
+          {},
+          { cause: error },
+        );
       }
       throw error;
     }
   }
+}
+
+function unavailableCode(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNAVAILABLE_CODES.has(code) ? code : null;
+}
+
+/** One append as ll_append_batch reads it, built from the canonical encodings already made. */
+function appendPayload(prepared: PreparedAppend): string {
+  const expected =
+    prepared.expected === 'any' ? -2 : prepared.expected === 'no_stream' ? -1 : prepared.expected;
+  const events = prepared.events.map(
+    (event) =>
+      `{"eventId":"${event.eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion},` +
+      `"data":${event.dataJson},"metadata":${event.metadataJson},"occurredAt":"${event.occurredAt}",` +
+      `"contentHash":"${event.contentHash}"}`,
+  );
+  return `{"stream":${JSON.stringify(prepared.stream)},"org":${JSON.stringify(prepared.scope)},"expected":${expected},"events":[${events.join(',')}]}`;
 }
 
 function checkMaxCount(maxCount: number | undefined): number {
