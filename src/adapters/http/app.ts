@@ -30,6 +30,16 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     bodyLimit: 1024 * 1024,
   });
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `No route ${request.method} ${request.url}.`,
+        details: {},
+        requestId: request.id,
+      },
+    }),
+  );
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
