@@ -52,7 +52,10 @@ function startServe(dataDir: string): Promise<Started> {
 function exited(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
-    else child.on('exit', (code) => resolve(code));
+    else
+      child.on('exit', (code) => {
+        resolve(code);
+      });
   });
 }
 
