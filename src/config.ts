@@ -22,6 +22,12 @@ export interface Config {
   readonly eventstoreUrl: string | null;
   readonly natsUrl: string | null;
   readonly logLevel: LogLevel;
+  /** Signs access tokens; a generated key file in the data folder when unset. */
+  readonly jwtSecret: string | null;
+  /** log2 of scrypt's N for new password hashes. */
+  readonly passwordCostLog2: number;
+  /** Run the projector in this process (the default) or leave it to `ledgerline project`. */
+  readonly projector: 'in-process' | 'external';
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -35,6 +41,9 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     eventstoreUrl: url(env['EVENTSTORE_URL'], 'EVENTSTORE_URL', ['esdb:', 'esdb+discover:']),
     natsUrl: url(env['NATS_URL'], 'NATS_URL', ['nats:', 'tls:']),
     logLevel: parseLogLevel(env['LOG_LEVEL']),
+    jwtSecret: parseJwtSecret(env['LEDGERLINE_JWT_SECRET']),
+    passwordCostLog2: parseCost(env['LEDGERLINE_PASSWORD_COST']),
+    projector: parseProjector(env['LEDGERLINE_PROJECTOR']),
     ...overrides,
   };
   return config;
@@ -51,6 +60,43 @@ function parsePort(value: string | undefined): number {
   if (!/^\d+$/.test(text) || port > 65_535)
     throw new ValidationError('PORT', 'must be a port number from 0 to 65535');
   return port;
+}
+
+export const PASSWORD_COST_DEFAULT = 15;
+const PASSWORD_COST_MIN = 10;
+const PASSWORD_COST_MAX = 20;
+const JWT_SECRET_LENGTH_MIN = 32;
+
+function parseJwtSecret(value: string | undefined): string | null {
+  const text = nonEmpty(value);
+  if (text !== null && text.length < JWT_SECRET_LENGTH_MIN) {
+    throw new ValidationError(
+      'LEDGERLINE_JWT_SECRET',
+      `must be at least ${JWT_SECRET_LENGTH_MIN} characters`,
+    );
+  }
+  return text;
+}
+
+function parseCost(value: string | undefined): number {
+  const text = nonEmpty(value);
+  if (text === null) return PASSWORD_COST_DEFAULT;
+  const cost = Number(text);
+  if (!Number.isInteger(cost) || cost < PASSWORD_COST_MIN || cost > PASSWORD_COST_MAX) {
+    throw new ValidationError(
+      'LEDGERLINE_PASSWORD_COST',
+      `must be an integer from ${PASSWORD_COST_MIN} to ${PASSWORD_COST_MAX}`,
+    );
+  }
+  return cost;
+}
+
+function parseProjector(value: string | undefined): 'in-process' | 'external' {
+  const text = nonEmpty(value) ?? 'in-process';
+  if (text !== 'in-process' && text !== 'external') {
+    throw new ValidationError('LEDGERLINE_PROJECTOR', 'must be in-process or external');
+  }
+  return text;
 }
 
 function parseLogLevel(value: string | undefined): LogLevel {

@@ -41,3 +41,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A prefixed, time-ordered id such as `org_01JD3…` (SPEC §1): the 128 bits of a UUIDv7 in
+ * Crockford base32, 26 characters, so ids sort by creation time like ULIDs.
+ */
+export function newId(prefix: string, nowMs: number = Date.now()): string {
+  let value = BigInt(`0x${uuidv7(nowMs).replaceAll('-', '')}`);
+  let text = '';
+  for (let i = 0; i < 26; i += 1) {
+    text = (CROCKFORD[Number(value & 31n)] ?? '0') + text;
+    value >>= 5n;
+  }
+  return `${prefix}_${text}`;
+}

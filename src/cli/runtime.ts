@@ -1,20 +1,39 @@
 /**
- * The composition root: opens the stores the configuration names, applies migrations, and
- * closes everything in reverse order.
+ * The composition root: opens the stores the configuration names, applies migrations, builds
+ * the services every handler uses, starts the projector, and closes everything in reverse.
  */
 import type { Config } from '../config.js';
 import type { Database } from '../adapters/db/database.js';
 import { migrate, type MigrationReport } from '../adapters/db/migrate.js';
 import { openPglite } from '../adapters/db/pgliteDatabase.js';
 import { openPostgres } from '../adapters/db/postgresDatabase.js';
+import { scryptHasher } from '../adapters/crypto/passwords.js';
+import { hmacTokenService } from '../adapters/crypto/tokens.js';
+import { EsdbEventStore } from '../adapters/eventstore/esdb/esdbEventStore.js';
 import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js';
 import type { EventStore } from '../adapters/eventstore/port.js';
+import { newId } from '../adapters/ids.js';
+import type { Services } from '../commands/context.js';
+import { LoginLimiter } from '../commands/loginLimiter.js';
+import { pollingGate } from '../projections/pollingGate.js';
+import { Projector } from '../projections/projector.js';
+import { PROJECTIONS } from '../projections/registry.js';
+import { say } from './output.js';
+import { signingSecret } from './signingSecret.js';
 
 export interface Runtime {
   readonly db: Database;
   readonly store: EventStore;
   readonly migrations: MigrationReport;
+  readonly services: Services;
+  /** The projector, when this process runs it. */
+  readonly projector: Projector | null;
   close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Start the in-process projector (default: as the configuration says). */
+  readonly startProjector?: boolean;
 }
 
 export async function openDatabase(config: Config): Promise<Database> {
@@ -23,16 +42,50 @@ export async function openDatabase(config: Config): Promise<Database> {
     : openPglite({ dataDir: config.dataDir });
 }
 
-export async function openRuntime(config: Config): Promise<Runtime> {
+export async function openEventStore(config: Config, db: Database): Promise<EventStore> {
+  // With EVENTSTORE_URL the events live in EventStoreDB and the database keeps only the read
+  // models; the client connects on the first call, so a server still starting is not an error here.
+  if (config.eventstoreUrl !== null) return Promise.resolve(EsdbEventStore.connect(config.eventstoreUrl));
+  return Promise.resolve(new SqlEventStore(db));
+}
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const db = await openDatabase(config);
   try {
     const migrations = await migrate(db);
-    const store = new SqlEventStore(db);
+    const store = await openEventStore(config, db);
+    const runProjector = options.startProjector ?? config.projector === 'in-process';
+    const projector = runProjector
+      ? new Projector(db, store, PROJECTIONS, {
+          onError: (error) => {
+            say(`projector: ${error instanceof Error ? error.message : String(error)}; retrying`);
+          },
+        })
+      : null;
+    const services: Services = {
+      store,
+      db,
+      clock: () => new Date(),
+      newId: (prefix) => newId(prefix),
+      passwords: scryptHasher(config.passwordCostLog2),
+      tokens: hmacTokenService(await signingSecret(config)),
+      consistency:
+        projector ??
+        pollingGate(
+          db,
+          PROJECTIONS.map((projection) => projection.name),
+        ),
+      loginLimiter: new LoginLimiter(),
+    };
+    projector?.start();
     return {
       db,
       store,
       migrations,
+      services,
+      projector,
       async close() {
+        await projector?.stop();
         await store.close();
         await db.close();
       },

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../adapters/http/app.js';
+import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
+import { bootstrap } from './admin.js';
 import { say } from './output.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -11,30 +13,42 @@ export interface RunningServer {
   readonly address: string;
   readonly runtime: Runtime;
   readonly app: FastifyInstance;
+  /** What the first start created (keys shown once), or null. */
+  readonly bootstrapped: Awaited<ReturnType<typeof bootstrap>>;
   close(): Promise<void>;
 }
 
-/** Opens the stores, applies migrations and listens; `close` undoes all of it. */
+/** Opens the stores, applies migrations, bootstraps an empty store, and listens. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const runtime = await openRuntime(config);
-  const app = buildApp({ db: runtime.db, store: runtime.store, logLevel: config.logLevel });
-  let address: string;
+  let app: FastifyInstance | null = null;
   try {
-    address = await app.listen({ port: config.port, host: config.host });
+    const bootstrapped = await bootstrap(runtime.services);
+    app = await buildApp({
+      db: runtime.db,
+      store: runtime.store,
+      logLevel: config.logLevel,
+      services: runtime.services,
+      commands: COMMANDS,
+      queries: QUERIES,
+    });
+    const address = await app.listen({ port: config.port, host: config.host });
+    const listening = app;
+    return {
+      address,
+      runtime,
+      app: listening,
+      bootstrapped,
+      async close() {
+        await listening.close();
+        await runtime.close();
+      },
+    };
   } catch (error) {
-    await app.close();
+    await app?.close();
     await runtime.close();
     throw error;
   }
-  return {
-    address,
-    runtime,
-    app,
-    async close() {
-      await app.close();
-      await runtime.close();
-    },
-  };
 }
 
 /** `ledgerline serve`: runs until SIGINT or SIGTERM, then shuts down gracefully. */
@@ -43,8 +57,17 @@ export async function serve(config: Config): Promise<void> {
   say(`ledgerline listening on ${server.address}`);
   say(`  events:      ${server.runtime.store.description}`);
   say(`  read models: ${server.runtime.db.description}`);
+  say(`  API docs:    ${server.address}/docs`);
   const { applied } = server.runtime.migrations;
   if (applied.length > 0) say(`  migrations:  applied ${applied.join(', ')}`);
+  if (server.bootstrapped) {
+    const { platform, demo } = server.bootstrapped;
+    say('');
+    say('First start: created the platform admin and a demo organization. These keys are shown once:');
+    say(`  platform admin API key:          ${platform.apiKey}`);
+    say(`  demo organization (${demo.orgId}) admin API key: ${demo.apiKey}`);
+    say('');
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false;

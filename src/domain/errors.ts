@@ -6,8 +6,22 @@
 export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request is invalid.' },
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'The email or password is wrong.' },
   FORBIDDEN: { status: 403, message: 'This credential may not do that.' },
+  ORG_SUSPENDED: {
+    status: 403,
+    message: 'The organization is suspended; its data can be read but nothing changed.',
+  },
   NOT_FOUND: { status: 404, message: 'No such object.' },
+  ALREADY_EXISTS: { status: 409, message: 'An object with this identity already exists.' },
+  INVALID_STATE: { status: 409, message: 'The object is not in a state that allows this.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'This Idempotency-Key was used with a different request.' },
+  NOT_YET_CONSISTENT: {
+    status: 409,
+    message: 'The read models have not reached the requested position yet.',
+  },
+  QUOTA_EXCEEDED: { status: 402, message: 'The monthly command quota is used up.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   CONCURRENCY_CONFLICT: { status: 409, message: 'The stream changed since it was read.' },
   DUPLICATE_EVENT_ID: { status: 409, message: 'An event with this id is already stored elsewhere.' },
   APPEND_TOO_LARGE: { status: 413, message: 'The append is larger than the event store accepts.' },

@@ -8,7 +8,12 @@ import fc from 'fast-check';
 import { ConcurrencyError, LedgerlineError, ValidationError } from '../../src/domain/errors.js';
 import { comparePositions } from '../../src/adapters/eventstore/position.js';
 import { GENESIS_HASH } from '../../src/adapters/eventstore/hashChain.js';
-import type { EventStore, NewEvent, RecordedEvent } from '../../src/adapters/eventstore/port.js';
+import type {
+  EventStore,
+  NewEvent,
+  ReadAllOptions,
+  RecordedEvent,
+} from '../../src/adapters/eventstore/port.js';
 import type { JsonValue } from '../../src/domain/canonicalJson.js';
 import { newEvent, newEvents, testOrg } from '../support/events.js';
 import { take } from '../support/subscriptions.js';
@@ -26,6 +31,12 @@ export interface Tamper {
 export interface ConformanceFixture {
   readonly store: EventStore;
   readonly tamper?: Tamper;
+  /**
+   * False for an adapter that keeps no record of a stream's last revision and hash apart from
+   * the events themselves (EventStoreDB), so removing the newest event cannot be detected by
+   * `verifyStream`. Default true.
+   */
+  readonly recordsStreamHead?: boolean;
   dispose(): Promise<void>;
 }
 
@@ -42,9 +53,26 @@ async function expectRejects<E extends Error>(
   throw new Error(`expected a ${type.name}`);
 }
 
-async function readWholeOrg(store: EventStore, org: string): Promise<RecordedEvent[]> {
-  const page = await store.readAll({ filter: { streamPrefix: `${org}.` } });
-  return [...page.events];
+/** Visibility in the global order may trail a commit (PostgreSQL waits for older open transactions). */
+const VISIBLE_WAIT_MS = 15_000;
+const VISIBLE_POLL_MS = 20;
+
+/** readAll, polled until it shows at least `expected` events (a no-op wait when 0). */
+async function readAllEventually(
+  store: EventStore,
+  options: ReadAllOptions,
+  expected: number,
+): Promise<RecordedEvent[]> {
+  const deadline = Date.now() + VISIBLE_WAIT_MS;
+  for (;;) {
+    const page = await store.readAll(options);
+    if (page.events.length >= expected || Date.now() > deadline) return [...page.events];
+    await new Promise((resolve) => setTimeout(resolve, VISIBLE_POLL_MS));
+  }
+}
+
+async function readWholeOrg(store: EventStore, org: string, expected = 0): Promise<RecordedEvent[]> {
+  return readAllEventually(store, { filter: { streamPrefix: `${org}.` } }, expected);
 }
 
 export function eventStoreConformance(adapter: string, open: () => Promise<ConformanceFixture>): void {
@@ -277,7 +305,7 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
         const org = testOrg();
         for (let i = 0; i < 5; i += 1)
           await store.append(`${org}.thing-${i % 2}`, [newEvent('Step', { i })], 'any');
-        const all = await readWholeOrg(store, org);
+        const all = await readWholeOrg(store, org, 5);
         expect(all.map((event) => event.data)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
         for (let i = 1; i < all.length; i += 1) {
           expect(comparePositions(all[i - 1]!.position, all[i]!.position)).toBeLessThan(0);
@@ -300,11 +328,11 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
         await store.append(`${mine}.thing-1`, [newEvent('Mine')], 'any');
         await store.append(`${theirs}.thing-1`, [newEvent('Theirs')], 'any');
         await store.append(`${mine}.other-2`, [newEvent('Mine')], 'any');
-        const read = await readWholeOrg(store, mine);
+        const read = await readWholeOrg(store, mine, 2);
         expect(read.map((event) => event.type)).toEqual(['Mine', 'Mine']);
         expect(read.every((event) => event.orgId === mine)).toBe(true);
-        const category = await store.readAll({ filter: { streamPrefix: `${mine}.other-` } });
-        expect(category.events.map((event) => event.streamName)).toEqual([`${mine}.other-2`]);
+        const category = await readAllEventually(store, { filter: { streamPrefix: `${mine}.other-` } }, 1);
+        expect(category.map((event) => event.streamName)).toEqual([`${mine}.other-2`]);
       });
 
       it('filters by event type', async () => {
@@ -323,7 +351,7 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
       it('reads everything without a filter, in the same order as filtered reads', async () => {
         const org = testOrg();
         await store.append(`${org}.thing-1`, newEvents(3), 'any');
-        const mine = await readWholeOrg(store, org);
+        const mine = await readWholeOrg(store, org, 3);
         const start = (await store.readAll({ maxCount: 1 })).events[0];
         expect(start).toBeDefined();
         const tail: RecordedEvent[] = [];
@@ -345,7 +373,7 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
         const org = testOrg();
         const stream = `${org}.thing-live`;
         await store.append(stream, newEvents(3, 'Old'), 'no_stream');
-        const history = await readWholeOrg(store, org);
+        const history = await readWholeOrg(store, org, 3);
         const subscription = store.subscribe({
           from: history[0]!.position,
           filter: { streamPrefix: `${org}.` },
@@ -420,6 +448,10 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
         const middle = await store.verifyStream(stream);
         expect(middle.ok).toBe(false);
         if (!middle.ok) expect(middle.brokenLink).toMatchObject({ revision: 1n, reason: 'revision_gap' });
+        // Only a recorded stream head reveals a removed newest event. EventStoreDB keeps none,
+        // and cannot delete a single event anyway (only truncate a stream or scavenge), which
+        // verifyStream cannot see without such a head: that adapter skips this half.
+        if (fixture.recordsStreamHead === false) return;
         const other = `${testOrg()}.ledger-delete`;
         await store.append(other, newEvents(3), 'no_stream');
         await tamper.deleteEvent(other, 2n);

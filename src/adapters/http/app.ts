@@ -1,20 +1,28 @@
 /**
- * The HTTP skin. For now: liveness and readiness; the catalogs' routes are generated into it
- * as they arrive.
+ * The HTTP skin: liveness and readiness, and the REST routes generated from the catalogs,
+ * documented at /docs.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { AnyCommand, AnyQuery } from '../../commands/catalog.js';
+import type { Services } from '../../commands/context.js';
 import type { LogLevel } from '../../config.js';
 import type { Database } from '../db/database.js';
 import type { EventStore } from '../eventstore/port.js';
-import { errorHandler } from './errorHandler.js';
+import { registerCommand, registerQuery } from './catalogRoutes.js';
+import { errorHandler, notFoundHandler } from './errorHandler.js';
+import { registerOpenApi } from './openapi.js';
 
 export interface AppDependencies {
   readonly db: Database;
   readonly store: EventStore;
   readonly logLevel: LogLevel;
+  readonly services?: Services;
+  readonly commands?: readonly AnyCommand[];
+  readonly queries?: readonly AnyQuery[];
 }
 
-/** Header and body fields whose values never reach a log line. */
+/** Header fields whose values never reach a log line. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -22,31 +30,29 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
-export function buildApp(deps: AppDependencies): FastifyInstance {
+/** Request bodies larger than this are refused before they are parsed. */
+export const BODY_BYTES_MAX = 1024 * 1024;
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     logger: { level: deps.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
-    genReqId: () => `req_${crypto.randomUUID().replaceAll('-', '')}`,
+    genReqId: () => `req_${randomUUID().replaceAll('-', '')}`,
     requestIdHeader: false,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_BYTES_MAX,
   });
+  // zod validates (and names the field); the JSON schemas on routes are documentation only.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: {
-        code: 'NOT_FOUND',
-        message: `No route ${request.method} ${request.url}.`,
-        details: {},
-        requestId: request.id,
-      },
-    }),
-  );
+  app.setNotFoundHandler(notFoundHandler);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  await registerOpenApi(app);
 
-  app.get('/health', () => ({ status: 'ok' }));
+  app.get('/health', { schema: { hide: true } }, () => ({ status: 'ok' }));
 
-  app.get('/ready', async (_request, reply) => {
+  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
     const checks: Record<string, string> = {};
     try {
       await deps.db.query('SELECT 1');
@@ -64,5 +70,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
+  if (deps.services) {
+    for (const command of deps.commands ?? []) registerCommand(app, deps.services, command);
+    for (const query of deps.queries ?? []) registerQuery(app, deps.services, query);
+  }
   return app;
 }

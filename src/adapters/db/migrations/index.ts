@@ -1,4 +1,5 @@
 import { migration as eventStore } from './0001_event_store.js';
+import { migration as spine } from './0002_spine.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add new files here; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [eventStore];
+export const MIGRATIONS: readonly Migration[] = [eventStore, spine];

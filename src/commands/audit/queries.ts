@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { formatPosition } from '../../adapters/eventstore/position.js';
+import { LedgerlineError } from '../../domain/errors.js';
+import { parseStreamName } from '../../domain/streamName.js';
+import { defineQuery } from '../catalog.js';
+
+const STREAM_PAGE_MAX = 500;
+
+const envelope = z.object({
+  eventId: z.string(),
+  type: z.string(),
+  schemaVersion: z.number(),
+  data: z.unknown(),
+  streamName: z.string(),
+  orgId: z.string(),
+  revision: z.string(),
+  position: z.string(),
+  occurredAt: z.string(),
+  actor: z.object({ kind: z.string(), id: z.string(), role: z.string().nullable() }),
+  channel: z.object({
+    kind: z.string(),
+    clientName: z.string().nullable(),
+    clientVersion: z.string().nullable(),
+  }),
+  correlationId: z.string(),
+  causationId: z.string(),
+  requestId: z.string().nullable(),
+  idempotencyKey: z.string().nullable(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+export const auditReadStream = defineQuery({
+  name: 'audit_read_stream',
+  title: 'Read a stream with its envelopes',
+  description:
+    'The events of one of the organization’s streams, in revision order, with their full envelope (actor, channel, correlation, hash chain), a page at a time. Another organization’s stream answers as missing.',
+  params: z.strictObject({
+    stream: z.string().min(1).max(256),
+    fromRevision: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(STREAM_PAGE_MAX).default(100),
+  }),
+  result: z.object({ stream: z.string(), events: z.array(envelope), nextRevision: z.string().nullable() }),
+  scope: 'audit:read',
+  minRole: 'any',
+  audience: 'organization',
+  rest: { path: '/v1/audit/streams/:stream' },
+  async run(params, context) {
+    const parsed = parseStreamName(params.stream);
+    // Another organization's stream is indistinguishable from one that does not exist.
+    if (!parsed || parsed.scope !== context.principal.orgId)
+      throw new LedgerlineError('NOT_FOUND', 'No such stream.');
+    const events = await context.services.store.readStream(params.stream, {
+      from: BigInt(params.fromRevision),
+      maxCount: params.limit + 1,
+    });
+    if (events.length === 0 && params.fromRevision === 0)
+      throw new LedgerlineError('NOT_FOUND', 'No such stream.');
+    const page = events.slice(0, params.limit);
+    return {
+      stream: params.stream,
+      events: page.map((event) => ({
+        ...event,
+        revision: event.revision.toString(),
+        position: formatPosition(event.position),
+        occurredAt: event.occurredAt.toISOString(),
+      })),
+      nextRevision: events.length > params.limit ? ((page.at(-1)?.revision ?? 0n) + 1n).toString() : null,
+    };
+  },
+});

@@ -1,0 +1,43 @@
+import type { Database } from '../adapters/db/database.js';
+import type { EventMetadata, EventStore, Position } from '../adapters/eventstore/port.js';
+import type { PasswordHasher } from '../adapters/crypto/passwords.js';
+import type { TokenService } from '../adapters/crypto/tokens.js';
+import type { Principal } from './principal.js';
+import type { LoginLimiter } from './loginLimiter.js';
+
+/** Waits for the read models to pass a position (read-your-writes). */
+export interface ConsistencyGate {
+  waitFor(position: Position, timeoutMs: number): Promise<boolean>;
+  /** Waits until the read models have caught up with everything committed before the call. */
+  waitForCaughtUp(timeoutMs: number): Promise<boolean>;
+}
+
+/** Everything a handler may touch; the composition root builds it once. */
+export interface Services {
+  readonly store: EventStore;
+  readonly db: Database;
+  readonly clock: () => Date;
+  readonly newId: (prefix: string) => string;
+  readonly passwords: PasswordHasher;
+  readonly tokens: TokenService;
+  readonly consistency: ConsistencyGate;
+  readonly loginLimiter: LoginLimiter;
+}
+
+export interface CommandContext {
+  /** Null only for public commands (log in, refresh), which authenticate by their input. */
+  readonly principal: Principal | null;
+  readonly services: Services;
+  readonly now: Date;
+  readonly requestId: string;
+  readonly idempotencyKey: string | null;
+  /** The caller's network address, for rate limits. */
+  readonly clientAddress: string;
+  readonly channel: EventMetadata['channel'];
+}
+
+export interface QueryContext {
+  readonly principal: Principal;
+  readonly services: Services;
+  readonly now: Date;
+}

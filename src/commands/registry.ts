@@ -1,0 +1,49 @@
+/**
+ * The catalogs: every command and every query the platform has. REST routes, MCP tools and
+ * resources, and the OpenAPI document are generated from these two lists.
+ */
+import type { AnyCommand, AnyQuery } from './catalog.js';
+import { auditReadStream } from './audit/queries.js';
+import { generateApiKey, revokeApiKey, updateApiKeyPermissions } from './tenancy/apiKeyCommands.js';
+import { createMember, deactivateMember, updateUserProfile } from './tenancy/memberCommands.js';
+import {
+  changeOrganizationPlan,
+  createOrganization,
+  reactivateOrganization,
+  suspendOrganization,
+  updateOrganizationSettings,
+} from './tenancy/organizationCommands.js';
+import {
+  getMember,
+  getOrganization,
+  listApiKeys,
+  listMembers,
+  listOrganizations,
+} from './tenancy/queries.js';
+import { authenticateUser, logout, refreshToken } from './tenancy/sessionCommands.js';
+
+export const COMMANDS: readonly AnyCommand[] = [
+  createOrganization,
+  suspendOrganization,
+  reactivateOrganization,
+  changeOrganizationPlan,
+  updateOrganizationSettings,
+  createMember,
+  deactivateMember,
+  updateUserProfile,
+  generateApiKey,
+  revokeApiKey,
+  updateApiKeyPermissions,
+  authenticateUser,
+  refreshToken,
+  logout,
+];
+
+export const QUERIES: readonly AnyQuery[] = [
+  getOrganization,
+  listOrganizations,
+  listMembers,
+  getMember,
+  listApiKeys,
+  auditReadStream,
+];

@@ -1,0 +1,39 @@
+/**
+ * Read-your-writes when the projector runs in another process (`ledgerline project`): watch
+ * the checkpoint table instead of the projector's memory.
+ */
+import type { Database } from '../adapters/db/database.js';
+import { comparePositions } from '../adapters/eventstore/position.js';
+import { START, type Position } from '../adapters/eventstore/port.js';
+import type { ConsistencyGate } from '../commands/context.js';
+
+export const CHECKPOINT_POLL_MS = 20;
+
+export function pollingGate(db: Database, projectionNames: readonly string[]): ConsistencyGate {
+  async function least(): Promise<Position> {
+    const { rows } = await db.query<{ commit_position: string; prepare_position: string; n: string }>(
+      `SELECT commit_position::text, prepare_position::text, count(*) OVER ()::text AS n
+         FROM ll_projection_checkpoints WHERE name = ANY ($1::text[])
+        ORDER BY commit_position, prepare_position LIMIT 1`,
+      [projectionNames],
+    );
+    const row = rows[0];
+    // A projection that has never run has no row: it is at the start.
+    if (!row || Number(row.n) < projectionNames.length) return START;
+    return { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
+  }
+  return {
+    async waitFor(position, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (comparePositions(await least(), position) >= 0) return true;
+        if (Date.now() + CHECKPOINT_POLL_MS > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_POLL_MS));
+      }
+    },
+    async waitForCaughtUp() {
+      // Without the projector's memory there is no "caught up" to watch: callers go on.
+      return Promise.resolve(false);
+    },
+  };
+}

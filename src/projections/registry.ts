@@ -1,0 +1,5 @@
+import type { Projection } from './projection.js';
+import { tenancyProjection } from './tenancy/tenancyProjection.js';
+
+/** Every read model, projected by one projector. */
+export const PROJECTIONS: readonly Projection[] = [tenancyProjection];
