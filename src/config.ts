@@ -18,6 +18,8 @@ export interface Config {
   readonly dataDir: string;
   /** Real PostgreSQL for events (unless EVENTSTORE_URL) and read models. */
   readonly databaseUrl: string | null;
+  /** A schema of DATABASE_URL to keep every table in (created if missing); `public` when unset. */
+  readonly databaseSchema: string | null;
   /** EventStoreDB for events. */
   readonly eventstoreUrl: string | null;
   readonly natsUrl: string | null;
@@ -38,6 +40,7 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     host: nonEmpty(env['HOST']) ?? HOST_DEFAULT,
     dataDir: resolve(nonEmpty(env['LEDGERLINE_DATA_DIR']) ?? DATA_DIR_DEFAULT),
     databaseUrl: url(env['DATABASE_URL'], 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseSchema: nonEmpty(env['LEDGERLINE_DATABASE_SCHEMA']),
     eventstoreUrl: url(env['EVENTSTORE_URL'], 'EVENTSTORE_URL', ['esdb:', 'esdb+discover:']),
     natsUrl: url(env['NATS_URL'], 'NATS_URL', ['nats:', 'tls:']),
     logLevel: parseLogLevel(env['LOG_LEVEL']),
