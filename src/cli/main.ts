@@ -1,28 +1,58 @@
 #!/usr/bin/env node
 /**
- * `ledgerline <command>`: serve, migrate, bench. Exit code 0 on success, 1 on a failure
- * (with one line saying what went wrong), 2 on a usage error.
+ * `ledgerline <command>`. Exit code 0 on success, 1 on a failure (with one line saying what
+ * went wrong), 2 on a usage error. Results go to stdout, messages to stderr.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { isLedgerlineError } from '../domain/errors.js';
+import { PLANS, type Plan } from '../domain/tenancy/events.js';
 import { migrate } from '../adapters/db/migrate.js';
+import { PROJECTIONS } from '../projections/registry.js';
+import { rebuildProjections, selectProjections } from '../projections/rebuild.js';
+import { createApiKey, createOrganizationWithAdmin, parseScopes } from './admin.js';
 import { print, say } from './output.js';
-import { openDatabase } from './runtime.js';
+import { progressLine } from './progress.js';
+import { openDatabase, openRuntime } from './runtime.js';
 import { serve } from './serve.js';
 
 const USAGE = `Usage: ledgerline <command> [options]
 
 Commands:
-  serve     Run the API server (embedded PGlite unless DATABASE_URL is set)
-            --port <n>        listen on this port (env PORT, default 3000)
-            --host <addr>     listen on this address (env HOST, default 127.0.0.1)
-            --data-dir <dir>  PGlite data folder (env LEDGERLINE_DATA_DIR, default .ledgerline-data)
-  migrate   Apply pending schema migrations and exit
-  bench     Measure event-store appends against baselines (needs DATABASE_URL or local PostgreSQL)
-  help      Show this text
+  serve                          Run the API server (embedded PGlite unless DATABASE_URL is set)
+      --port <n> --host <addr> --data-dir <dir>
+  migrate                        Apply pending schema migrations and exit
+  project                        Run the projector alone (a worker beside servers started with
+                                 LEDGERLINE_PROJECTOR=external)
+  projections rebuild [name]     Empty a projection (or all) and replay every event into it
+  admin create-org --name <n> [--plan free|pro|enterprise] [--admin-email <e>] [--admin-name <n>]
+                                 Create an organization with its first admin; prints an admin API key
+  admin create-key --org <orgId> [--name <n>] [--scopes a,b]
+                                 Create an API key for an organization; prints it (shown once)
+  bench                          Measure event-store appends against baselines (needs PostgreSQL)
+  help                           Show this text
 
 Configuration comes from the environment; see README.md.`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value.trim() === '') throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+async function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+  });
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -32,10 +62,16 @@ async function main(argv: readonly string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       'data-dir': { type: 'string' },
+      name: { type: 'string' },
+      plan: { type: 'string' },
+      'admin-email': { type: 'string' },
+      'admin-name': { type: 'string' },
+      org: { type: 'string' },
+      scopes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command] = positionals;
+  const [command, sub, arg] = positionals;
   if (values.help || command === undefined || command === 'help') {
     print(USAGE);
     return command === undefined && !values.help ? 2 : 0;
@@ -64,14 +100,90 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       return 0;
     }
+    case 'project': {
+      const runtime = await openRuntime(config, { startProjector: true });
+      say(`ledgerline projector: ${runtime.store.description} → ${runtime.db.description}`);
+      const signal = await untilSignal();
+      say(`ledgerline projector: ${signal} received, stopping after the current batch`);
+      await runtime.close();
+      return 0;
+    }
+    case 'projections': {
+      if (sub !== 'rebuild') throw new UsageError(`unknown projections command "${sub ?? ''}"`);
+      const runtime = await openRuntime(config, { startProjector: false });
+      try {
+        const chosen = selectProjections(PROJECTIONS, arg);
+        const total = (await runtime.store.countEvents?.()) ?? null;
+        const bar = progressLine(`rebuild ${chosen.map((projection) => projection.name).join(', ')}`, total);
+        const result = await rebuildProjections(runtime.db, runtime.store, chosen, (progress) => {
+          bar.update(progress.eventsRead);
+        });
+        bar.finish(result.eventsRead);
+        print(
+          `Rebuilt ${chosen.map((projection) => projection.name).join(', ')}: ${result.eventsApplied} events applied.`,
+        );
+      } finally {
+        await runtime.close();
+      }
+      return 0;
+    }
+    case 'admin':
+      return admin(sub, values, config);
     case 'bench': {
       const { runBench } = await import('../bench/main.js');
       await runBench(config);
       return 0;
     }
     default:
-      say(`ledgerline: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function admin(
+  sub: string | undefined,
+  values: Record<string, string | boolean | undefined>,
+  config: Config,
+): Promise<number> {
+  const text = (key: string): string | undefined => {
+    const value = values[key];
+    return typeof value === 'string' ? value : undefined;
+  };
+  if (sub !== 'create-org' && sub !== 'create-key')
+    throw new UsageError(`unknown admin command "${sub ?? ''}"`);
+  const runtime = await openRuntime(config, { startProjector: false });
+  try {
+    if (sub === 'create-org') {
+      const plan = text('plan') ?? 'free';
+      if (!(PLANS as readonly string[]).includes(plan))
+        throw new UsageError(`--plan must be one of ${PLANS.join(', ')}`);
+      const created = await createOrganizationWithAdmin(runtime.services, {
+        name: required(text('name'), '--name'),
+        plan: plan as Plan,
+        adminEmail: text('admin-email') ?? 'admin@example.invalid',
+        adminName: text('admin-name') ?? 'Organization admin',
+        channel: 'cli',
+      });
+      print(
+        JSON.stringify({
+          orgId: created.orgId,
+          adminMemberId: created.adminMemberId,
+          keyId: created.keyId,
+          apiKey: created.apiKey,
+        }),
+      );
+      say('The API key is shown once; store it now.');
+      return 0;
+    }
+    const key = await createApiKey(runtime.services, {
+      orgId: required(text('org'), '--org'),
+      name: text('name') ?? 'cli key',
+      scopes: parseScopes(text('scopes')),
+    });
+    print(JSON.stringify(key));
+    say('The API key is shown once; store it now.');
+    return 0;
+  } finally {
+    await runtime.close();
   }
 }
 
@@ -80,15 +192,17 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (isLedgerlineError(error)) {
-      say(`ledgerline: ${error.message}`);
-    } else if (error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (
+      error instanceof UsageError ||
+      (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       say(`ledgerline: ${error.message}\n\n${USAGE}`);
       process.exitCode = 2;
       return;
-    } else {
-      say(`ledgerline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
+    say(
+      `ledgerline: ${isLedgerlineError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exitCode = 1;
   },
 );

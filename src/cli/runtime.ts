@@ -37,9 +37,11 @@ export interface RuntimeOptions {
 }
 
 export async function openDatabase(config: Config): Promise<Database> {
-  return config.databaseUrl
-    ? openPostgres({ url: config.databaseUrl })
-    : openPglite({ dataDir: config.dataDir });
+  if (!config.databaseUrl) return openPglite({ dataDir: config.dataDir });
+  return openPostgres({
+    url: config.databaseUrl,
+    ...(config.databaseSchema ? { schema: config.databaseSchema } : {}),
+  });
 }
 
 export async function openEventStore(config: Config, db: Database): Promise<EventStore> {

@@ -160,6 +160,8 @@ export interface EventStore {
   readStream(stream: string, options?: ReadStreamOptions): Promise<readonly RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
   subscribe(options?: SubscribeOptions): Subscription;
+  /** How many events are stored, where the store can tell cheaply (progress bars). */
+  countEvents?(): Promise<number>;
   /** Recomputes the stream's hash chain and names the first broken link. */
   verifyStream(stream: string): Promise<VerifyResult>;
   close(): Promise<void>;

@@ -182,6 +182,13 @@ export class SqlEventStore implements EventStore {
     return pollingSubscription((read) => this.readAll(read), this.signal, options);
   }
 
+  async countEvents(): Promise<number> {
+    const { rows } = await this.guard(() =>
+      this.db.query<{ n: string }>('SELECT count(*)::text AS n FROM ll_events'),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async verifyStream(stream: string): Promise<VerifyResult> {
     const verifier = new ChainVerifier(stream);
     let from = 0n;
