@@ -22,12 +22,15 @@ interface Started {
 
 function run(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, DATABASE_URL: '', EVENTSTORE_URL: '', ...env },
+    env: { ...process.env, DATABASE_URL: '', EVENTSTORE_URL: '', LEDGERLINE_PASSWORD_COST: '10', ...env },
   });
 }
 
 function startServe(dataDir: string): Promise<Started> {
-  const child = run(['serve', '--port', '0', '--data-dir', dataDir], { LOG_LEVEL: 'warn' });
+  const child = run(['serve', '--port', '0', '--data-dir', dataDir], {
+    LOG_LEVEL: 'warn',
+    LEDGERLINE_PASSWORD_COST: '10',
+  });
   let stderr = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -100,6 +103,78 @@ describe('ledgerline CLI on the embedded default', () => {
     }
     expect(await exited(server.child)).toBe(0);
     expect(existsSync(join(dataDir, 'ledgerline.pid'))).toBe(false);
+  });
+
+  it('prints the bootstrap keys on the first start only, and they work', async () => {
+    const fresh = await mkdtemp(join(tmpdir(), 'ledgerline-boot-'));
+    try {
+      const first = await startServe(fresh);
+      let adminKey = '';
+      try {
+        // The keys follow the listening line; give the bootstrap message a moment to be read.
+        for (let i = 0; i < 100 && !first.stderr().includes('demo organization'); i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        adminKey = /platform admin API key:\s+(\S+)/.exec(first.stderr())?.[1] ?? '';
+        expect(adminKey).toMatch(/^lk_live_key_/);
+        const organizations = await fetch(`${first.url}/v1/organizations`, {
+          headers: { authorization: `Bearer ${adminKey}` },
+        });
+        expect(organizations.status).toBe(200);
+        const body = (await organizations.json()) as { items: { name: string }[] };
+        expect(body.items.map((item) => item.name)).toContain('Demo organization');
+      } finally {
+        first.child.kill('SIGTERM');
+        await exited(first.child);
+      }
+      const second = await startServe(fresh);
+      try {
+        expect(second.stderr()).not.toContain('API key');
+      } finally {
+        second.child.kill('SIGTERM');
+        await exited(second.child);
+      }
+      const created = await output(
+        run(['admin', 'create-org', '--name', 'Cli Org', '--admin-email', 'ops@cli.test'], {
+          LEDGERLINE_DATA_DIR: fresh,
+        }),
+      );
+      expect(created.code).toBe(0);
+      const org = JSON.parse(created.stdout) as { orgId: string; apiKey: string };
+      expect(org.apiKey).toMatch(/^lk_live_key_/);
+      const key = await output(
+        run(['admin', 'create-key', '--org', org.orgId, '--scopes', 'ledger:read,audit:read'], {
+          LEDGERLINE_DATA_DIR: fresh,
+        }),
+      );
+      expect(key.code).toBe(0);
+      expect(JSON.parse(key.stdout)).toMatchObject({ scopes: ['ledger:read', 'audit:read'] });
+      const third = await startServe(fresh);
+      try {
+        const mine = await fetch(`${third.url}/v1/organization`, {
+          headers: { authorization: `Bearer ${org.apiKey}` },
+        });
+        expect(((await mine.json()) as { name: string }).name).toBe('Cli Org');
+        const scoped = JSON.parse(key.stdout) as { apiKey: string };
+        const stream = await fetch(`${third.url}/v1/audit/streams/${org.orgId}.organization-${org.orgId}`, {
+          headers: { authorization: `Bearer ${scoped.apiKey}` },
+        });
+        const events = ((await stream.json()) as { events: { type: string; channel: { kind: string } }[] })
+          .events;
+        expect(events.map((event) => event.type)).toEqual([
+          'OrganizationCreated',
+          'MemberCreated',
+          'ApiKeyCreated',
+          'ApiKeyCreated',
+        ]);
+        expect(events.every((event) => event.channel.kind === 'cli')).toBe(true);
+      } finally {
+        third.child.kill('SIGTERM');
+        await exited(third.child);
+      }
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 
   it('refuses a second process on the same data folder, naming the first', async () => {
