@@ -19,7 +19,10 @@ export interface RunningServer {
 }
 
 /** Opens the stores, applies migrations, bootstraps an empty store, and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  options: { logStream?: { write(line: string): void } } = {},
+): Promise<RunningServer> {
   const runtime = await openRuntime(config);
   let app: FastifyInstance | null = null;
   try {
@@ -31,6 +34,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       services: runtime.services,
       commands: COMMANDS,
       queries: QUERIES,
+      ...(options.logStream ? { logStream: options.logStream } : {}),
     });
     const address = await app.listen({ port: config.port, host: config.host });
     const listening = app;

@@ -45,19 +45,23 @@ export interface TestResponse {
 /** Low scrypt cost keeps tests quick; the stored hash records its own parameters. */
 const TEST_PASSWORD_COST = '10';
 
-export async function startTestApp(backend: Backend): Promise<TestApp> {
+export async function startTestApp(
+  backend: Backend,
+  options: { logLevel?: string; logStream?: { write(line: string): void } } = {},
+): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-test-'));
   const schema = backend === 'postgres' ? uniqueSchemaName('app') : null;
   const server = await startServer(
     loadConfig({
       PORT: '0',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: options.logLevel ?? 'silent',
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_PASSWORD_COST: TEST_PASSWORD_COST,
       ...(backend === 'postgres'
         ? { DATABASE_URL: POSTGRES_URL, LEDGERLINE_DATABASE_SCHEMA: schema ?? '' }
         : {}),
     }),
+    options.logStream ? { logStream: options.logStream } : {},
   );
   if (!server.bootstrapped) throw new Error('a fresh test app must bootstrap');
   const { platform, demo } = server.bootstrapped;

@@ -20,6 +20,8 @@ export interface AppDependencies {
   readonly services?: Services;
   readonly commands?: readonly AnyCommand[];
   readonly queries?: readonly AnyQuery[];
+  /** Where log lines go (stdout when absent); tests capture them here. */
+  readonly logStream?: { write(line: string): void };
 }
 
 /** Header fields whose values never reach a log line. */
@@ -32,13 +34,47 @@ export const REDACTED_PATHS = [
 
 /** Request bodies larger than this are refused before they are parsed. */
 export const BODY_BYTES_MAX = 1024 * 1024;
+/**
+ * Path parameters longer than this are refused by the router (414) before any route runs. It
+ * sits above every path parameter's own bound (a stream name is ≤ 256), so zod names the field.
+ */
+export const PATH_PARAM_LENGTH_MAX = 1024;
+
+/** Query strings may carry cursors and positions, never secrets; still, log only their names. */
+function redactQuery(url: string): string {
+  const [path = '', query] = url.split('?');
+  if (query === undefined) return path;
+  return `${path}?${query
+    .split('&')
+    .map((pair) => `${pair.split('=')[0] ?? ''}=…`)
+    .join('&')}`;
+}
 
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: deps.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    logger: {
+      level: deps.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Log a request's method, URL and id; never its headers or body, where credentials travel.
+      serializers: {
+        req: (request: { method: string; url: string; id: string }) => ({
+          method: request.method,
+          url: redactQuery(request.url),
+          id: request.id,
+        }),
+      },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
     genReqId: () => `req_${randomUUID().replaceAll('-', '')}`,
     requestIdHeader: false,
     bodyLimit: BODY_BYTES_MAX,
+    routerOptions: { maxParamLength: PATH_PARAM_LENGTH_MAX },
+    // The router's own refusals (a URL that does not decode, an overlong parameter) answer in
+    // the same envelope, with the request id, as every other error.
+    frameworkErrors: (error, request, reply) => {
+      void reply.header('x-request-id', request.id);
+      errorHandler(error, request, reply);
+    },
   });
   // zod validates (and names the field); the JSON schemas on routes are documentation only.
   app.setValidatorCompiler(() => () => true);

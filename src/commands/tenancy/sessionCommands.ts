@@ -94,9 +94,8 @@ export const authenticateUser = defineCommand({
   rest: { method: 'POST', path: '/v1/auth/login' },
   async run(input, context) {
     const { services } = context;
-    const limitKeys = [`email:${input.email.toLowerCase()}`, `address:${context.clientAddress}`];
     const nowMs = context.now.getTime();
-    const wait = services.loginLimiter.retryAfterMs(limitKeys, nowMs);
+    const wait = services.loginLimiter.retryAfterMs(input.email, context.clientAddress, nowMs);
     if (wait > 0) {
       throw new LedgerlineError('RATE_LIMITED', 'Too many failed logins; wait before trying again.', {
         retryAfterSeconds: Math.ceil(wait / 1000),
@@ -118,10 +117,10 @@ export const authenticateUser = defineCommand({
     const member = members[0];
     const verified = await services.passwords.verify(input.password, member?.password_hash ?? DUMMY_HASH);
     if (!member || !verified) {
-      services.loginLimiter.fail(limitKeys, nowMs);
+      services.loginLimiter.fail(input.email, context.clientAddress, nowMs);
       throw new LedgerlineError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
-    services.loginLimiter.succeed(limitKeys);
+    services.loginLimiter.succeed(input.email);
     const sessionId = services.newId('ses');
     const refresh = issueRefreshToken(member.org_id, sessionId);
     const metadata = {

@@ -1,0 +1,90 @@
+/**
+ * Logging in: failures are limited per account and per address (429 with Retry-After), a
+ * success clears the count, and no credential ever reaches a log line.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOGIN_FAILURES_PER_ACCOUNT_MAX } from '../../src/commands/loginLimiter.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+describe('login on PGlite', () => {
+  let app: TestApp;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp('pglite', {
+      logLevel: 'info',
+      logStream: { write: (line) => lines.push(line) },
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  async function organizationWithAdmin(email: string, password: string): Promise<string> {
+    const created = await app.request('POST', '/v1/organizations', {
+      token: app.adminKey,
+      body: { name: `Org of ${email}`, admin: { email, name: 'Admin', password } },
+    });
+    expect(created.status).toBe(201);
+    return created.body.orgId as string;
+  }
+
+  it('limits failed logins per account, answers 429 with Retry-After, and lets nobody in meanwhile', async () => {
+    const password = 'the right password';
+    await organizationWithAdmin('limited@login.test', password);
+    for (let i = 0; i < LOGIN_FAILURES_PER_ACCOUNT_MAX; i += 1) {
+      const wrong = await app.request('POST', '/v1/auth/login', {
+        body: { email: 'limited@login.test', password: `wrong ${i}` },
+      });
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.error.code).toBe('INVALID_CREDENTIALS');
+      expect(wrong.headers.get('www-authenticate')).toContain('Bearer');
+    }
+    const limited = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'limited@login.test', password },
+    });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('answers an unknown email exactly like a wrong password', async () => {
+    await organizationWithAdmin('known@login.test', 'a password long enough');
+    const unknown = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'nobody@login.test', password: 'whatever it is' },
+    });
+    const wrong = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'known@login.test', password: 'not the password' },
+    });
+    expect(unknown.status).toBe(wrong.status);
+    expect({ ...unknown.body.error, requestId: null }).toEqual({ ...wrong.body.error, requestId: null });
+  });
+
+  it('never writes a password, a token or an API key into the logs', async () => {
+    const password = 'secret password for logs';
+    await organizationWithAdmin('logs@login.test', password);
+    const login = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'logs@login.test', password },
+    });
+    expect(login.status).toBe(200);
+    const key = await app.request('POST', '/v1/api-keys', {
+      token: login.body.accessToken as string,
+      body: { name: 'logged', scopes: ['ledger:read'] },
+    });
+    expect(key.status).toBe(201);
+    await app.request('GET', '/v1/organization?consistentWith=0-0', { token: key.body.apiKey as string });
+    await app.request('GET', '/v1/organization', { token: 'lk_live_garbage' });
+    const logs = lines.join('');
+    expect(logs).toContain('/v1/auth/login');
+    for (const secret of [
+      password,
+      login.body.accessToken,
+      login.body.refreshToken,
+      key.body.apiKey,
+      app.adminKey,
+    ]) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
