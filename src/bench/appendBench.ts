@@ -19,10 +19,10 @@ export const STREAMS = 1_000;
 /** No scenario runs longer than this, whatever its count. */
 export const SCENARIO_TIME_MAX_MS = 30_000;
 
-const ORG = 'org_bench';
+export const ORG = 'org_bench';
 
 /** One command's envelope: every event an operation appends shares it, as a handler's would. */
-function benchMetadata(i: number): EventMetadata {
+export function benchMetadata(i: number): EventMetadata {
   return {
     actor: { kind: 'api_key', id: 'key_bench', role: 'user' },
     channel: { kind: 'rest' },
@@ -30,7 +30,7 @@ function benchMetadata(i: number): EventMetadata {
   };
 }
 
-function benchEvent(i: number, metadata: EventMetadata = benchMetadata(i)): NewEvent {
+export function benchEvent(i: number, metadata: EventMetadata = benchMetadata(i)): NewEvent {
   return {
     type: 'TransferPosted',
     data: {

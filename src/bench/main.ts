@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { print, say } from '../cli/output.js';
-import { appendBench } from './appendBench.js';
+import { appendBench, CONCURRENCY } from './appendBench.js';
+import { esdbEmulatorBench } from './esdbBench.js';
 import { formatTable, type Measurement } from './measure.js';
 
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -28,10 +29,27 @@ export async function runBench(config: Config): Promise<void> {
     print(table('single-event appends', appends.single));
     print('');
     print(table('100-event appends', appends.batch));
+    await printEsdbEmulatorBench();
   } finally {
     await dropWhenIdle(admin, scratch);
     await admin.end();
   }
+}
+
+/** A section of its own, headed so nobody reads it as a figure for EventStoreDB. */
+async function printEsdbEmulatorBench(): Promise<void> {
+  const title =
+    'EventStoreDB adapter against the in-process emulator (NOT EventStoreDB performance: an in-memory ' +
+    `gRPC stand-in sharing this process's CPU), ${CONCURRENCY} concurrent writers`;
+  const result = await esdbEmulatorBench();
+  if (result.kind === 'skipped') {
+    print(`\n${title}: skipped: ${result.reason}`);
+    return;
+  }
+  print(`\n${title}\n`);
+  print(plainTable('single-event appends', [result.single]));
+  print('');
+  print(plainTable('100-event appends', [result.batch]));
 }
 
 /** Waits for every pool to let go of the scratch database before dropping it. */
@@ -67,6 +85,21 @@ function table(title: string, rows: readonly Measurement[]): string {
       fixed(row.p99Ms, 2),
       raw ? `${fixed(row.eventsPerSecond / raw.eventsPerSecond, 2)}x` : '-',
       emmett ? `${fixed(row.eventsPerSecond / emmett.eventsPerSecond, 2)}x` : '-',
+    ]),
+  ]);
+}
+
+function plainTable(title: string, rows: readonly Measurement[]): string {
+  const fixed = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+  return formatTable([
+    [title, 'appends', 'appends/s', 'events/s', 'p50 ms', 'p99 ms'],
+    ...rows.map((row) => [
+      row.name,
+      String(row.operations),
+      fixed(row.opsPerSecond),
+      fixed(row.eventsPerSecond),
+      fixed(row.p50Ms, 2),
+      fixed(row.p99Ms, 2),
     ]),
   ]);
 }

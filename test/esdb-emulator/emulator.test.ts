@@ -671,3 +671,46 @@ describe('fault injection', () => {
     expect(read?.event).toMatchObject({ type: 'Seeded', data: { ok: true }, isJson: true });
   });
 });
+
+describe('tampering (hash-chain tests only)', () => {
+  it('edits data in place, keeping id, revision and position', async () => {
+    const stream = uniqueStream('ledger');
+    await client.appendToStream(stream, events('Posted', 3), { expectedRevision: NO_STREAM });
+    const [before] = await readStreamEvents(stream, { fromRevision: 1n, maxCount: 1 });
+    emulator.tamper.editData(stream, 1n, { n: 999 });
+    const [after] = await readStreamEvents(stream, { fromRevision: 1n, maxCount: 1 });
+    expect(after?.event?.data).toEqual({ n: 999 });
+    expect([after?.event?.id, after?.event?.revision, after?.event?.position]).toEqual([
+      before?.event?.id,
+      1n,
+      before?.event?.position,
+    ]);
+  });
+
+  it('hides a deleted event from reads and subscriptions; its revision stays taken', async () => {
+    const stream = uniqueStream('ledger');
+    await client.appendToStream(stream, events('Posted', 3), { expectedRevision: NO_STREAM });
+    emulator.tamper.deleteEvent(stream, 1n);
+    expect((await readStreamEvents(stream)).map((r) => r.event?.revision)).toEqual([0n, 2n]);
+    const all = await readAllEvents();
+    expect(all.filter((r) => r.event?.streamId === stream).map((r) => r.event?.revision)).toEqual([0n, 2n]);
+    const probe = subscribeAll({ filter: streamNameFilter({ prefixes: [stream] }) });
+    await probe.until('the two remaining events', () => probe.events.length >= 2);
+    expect(probe.events.map((r) => r.event?.revision)).toEqual([0n, 2n]);
+    const next = await client.appendToStream(stream, events('Posted', 1), { expectedRevision: 2n });
+    expect(next.nextExpectedRevision).toBe(3n);
+  });
+
+  it('swaps the revisions of two events, each keeping its $all position', async () => {
+    const stream = uniqueStream('ledger');
+    await client.appendToStream(stream, events('Posted', 3), { expectedRevision: NO_STREAM });
+    const before = await readStreamEvents(stream);
+    emulator.tamper.swapEvents(stream, 0n, 1n);
+    const after = await readStreamEvents(stream);
+    expect(idsOf(after)).toEqual([before[1], before[0], before[2]].map((r) => r?.event?.id ?? 'missing'));
+    expect(after[0]?.event?.position).toEqual(before[1]?.event?.position);
+    const all = (await readAllEvents()).filter((r) => r.event?.streamId === stream);
+    expect(idsOf(all)).toEqual(idsOf(before));
+    expect(all.map((r) => r.event?.revision)).toEqual([1n, 0n, 2n]);
+  });
+});

@@ -47,6 +47,10 @@
  *   idempotent) or before (nothing stored).
  * - `setAcceptingConnections(false)`: new connections are closed on arrival, until set back.
  * - `appendDirect(...)`: writes into the log without gRPC (seeding, system events).
+ * - `tamper.editData / deleteEvent / swapEvents`: changes stored events behind the server's back
+ *   (what someone with access to its files could do), for hash-chain verification tests. A
+ *   deleted event is passed over by every read and subscription and its revision stays taken; a
+ *   swap exchanges two events' revisions, each keeping its `$all` position.
  *
  * ## What it does not implement
  * - `Streams.BatchAppend` (answers UNIMPLEMENTED; the client never calls it because the
@@ -106,6 +110,14 @@ export interface DirectEvent {
   readonly metadata?: unknown;
 }
 
+/** Edits behind the server's back, for tests of hash-chain verification only. */
+export interface EmulatorTamper {
+  /** Replaces an event's data with `data`, encoded as the client encodes JSON. */
+  editData(streamId: string, revision: bigint, data: unknown): void;
+  deleteEvent(streamId: string, revision: bigint): void;
+  swapEvents(streamId: string, a: bigint, b: bigint): void;
+}
+
 export interface EsdbEmulator {
   /** `esdb://HOST:PORT?tls=false`, ready for `EventStoreDBClient.connectionString`. */
   readonly connectionString: string;
@@ -128,6 +140,7 @@ export interface EsdbEmulator {
   setAcceptingConnections(accepting: boolean): void;
   /** Current revision of a stream, for assertions. */
   currentRevision(streamId: string): CurrentRevision;
+  readonly tamper: EmulatorTamper;
   /** Drops every connection and closes the listener. */
   stop(): Promise<void>;
 }
@@ -183,6 +196,17 @@ export async function startEsdbEmulator(options: EsdbEmulatorOptions = {}): Prom
       transport.setAccepting(accepting);
     },
     currentRevision: (streamId) => log.currentRevision(streamId),
+    tamper: {
+      editData: (streamId, revision, data) => {
+        log.tamperData(streamId, revision, Buffer.from(JSON.stringify(data), 'utf8'));
+      },
+      deleteEvent: (streamId, revision) => {
+        log.tamperDelete(streamId, revision);
+      },
+      swapEvents: (streamId, a, b) => {
+        log.tamperSwap(streamId, a, b);
+      },
+    },
     stop: () => transport.close(),
   };
 }

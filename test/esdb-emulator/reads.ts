@@ -65,7 +65,7 @@ export async function readStream(
       const page: RecordedEvent[] = [];
       while (page.length < remaining && inRange(index)) {
         const event = stream[index];
-        if (event !== undefined) page.push(event);
+        if (event !== undefined && !log.isRemoved(event)) page.push(event);
         index += step;
       }
       return page;
@@ -113,7 +113,7 @@ export async function readAll(
         if (index < 0 || index >= snapshotLength) break;
         const event = log.at(index);
         index += step;
-        if (event !== undefined && filter.matches(event)) page.push(event);
+        if (event !== undefined && !log.isRemoved(event) && filter.matches(event)) page.push(event);
       }
       return page;
     },

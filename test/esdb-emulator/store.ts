@@ -63,6 +63,8 @@ export class EventLog {
   private readonly all: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly waiters = new Set<() => void>();
+  /** Events a test "deleted" (see `tamperDelete`): kept in place, never read or sent. */
+  private readonly removed = new WeakSet<RecordedEvent>();
   private nextPosition = LOG_START_POSITION;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -147,6 +149,56 @@ export class EventLog {
       this.waiters.add(wake);
       signal.addEventListener('abort', wake, { once: true });
     });
+  }
+
+  /** True for an event a test deleted: reads and subscriptions pass over it. */
+  isRemoved(event: RecordedEvent): boolean {
+    return this.removed.has(event);
+  }
+
+  // Tampering, for tests of hash-chain verification only: what someone with write access to
+  // the server's files could do. A real server offers none of this (no single-event delete, no
+  // edit); the emulator keeps its invariants (revision = index, positions increasing) throughout.
+
+  /** Replaces one event's data bytes; id, type, metadata, revision and position stay. */
+  tamperData(streamId: string, revision: bigint, data: Uint8Array): void {
+    this.place({ ...this.eventAt(streamId, revision), data });
+  }
+
+  /**
+   * Removes one event from every read and subscription. Its revision stays taken (the next
+   * append still gets the revision after the stream's last), as when a row is deleted under a
+   * stream head that still records the old revision.
+   */
+  tamperDelete(streamId: string, revision: bigint): void {
+    this.removed.add(this.eventAt(streamId, revision));
+  }
+
+  /** Swaps the revisions of two events of one stream; each keeps its `$all` position. */
+  tamperSwap(streamId: string, a: bigint, b: bigint): void {
+    const first = this.eventAt(streamId, a);
+    const second = this.eventAt(streamId, b);
+    this.place({ ...first, revision: b });
+    this.place({ ...second, revision: a });
+  }
+
+  private eventAt(streamId: string, revision: bigint): RecordedEvent {
+    const event = this.streams.get(streamId)?.[Number(revision)];
+    if (event?.revision !== revision) {
+      throw new Error(`emulator tamper: ${streamId} has no event at revision ${revision}`);
+    }
+    return event;
+  }
+
+  /** Stores `event` at its revision in its stream and at its position in `$all`. */
+  private place(event: RecordedEvent): void {
+    const stream = this.streams.get(event.streamId);
+    const index = this.indexAtOrAfter(event.position);
+    if (stream === undefined || this.all[index]?.position !== event.position) {
+      throw new Error(`emulator tamper: event ${event.eventId} is not in the log`);
+    }
+    stream[Number(event.revision)] = event;
+    this.all[index] = event;
   }
 
   /** Index of the first event at or after `position` (the log length when there is none). */

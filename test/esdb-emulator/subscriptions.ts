@@ -67,8 +67,8 @@ export async function subscribeToAll(
         const event = log.at(cursor);
         if (event === undefined) continue;
         lastConsidered = event.position;
-        if ((filter?.matches(event) ?? true) && !(await writer.send(eventResponse(event, uuidFormat))))
-          return;
+        const sent = !log.isRemoved(event) && (filter?.matches(event) ?? true);
+        if (sent && !(await writer.send(eventResponse(event, uuidFormat)))) return;
         if (filter === undefined) continue;
         sinceCheckpoint++;
         if (sinceCheckpoint >= filter.checkpointIntervalEvents) {
@@ -126,7 +126,7 @@ export async function subscribeToStream(
     const stream: readonly RecordedEvent[] = log.stream(streamId) ?? [];
     const page = stream.slice(nextRevision, nextRevision + READ_PAGE_EVENTS);
     for (const event of page) {
-      if (!(await writer.send(eventResponse(event, uuidFormat)))) return;
+      if (!log.isRemoved(event) && !(await writer.send(eventResponse(event, uuidFormat)))) return;
       nextRevision++;
     }
     if (page.length > 0) continue;
