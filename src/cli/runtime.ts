@@ -53,9 +53,11 @@ export async function openEventStore(config: Config, db: Database): Promise<Even
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const db = await openDatabase(config);
+  let store: EventStore | null = null;
   try {
     const migrations = await migrate(db);
-    const store = await openEventStore(config, db);
+    store = await openEventStore(config, db);
+    const events = store;
     const runProjector = options.startProjector ?? config.projector === 'in-process';
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
@@ -88,11 +90,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       projector,
       async close() {
         await projector?.stop();
-        await store.close();
+        await events.close();
         await db.close();
       },
     };
   } catch (error) {
+    await store?.close();
     await db.close();
     throw error;
   }

@@ -196,11 +196,13 @@ export class Projector {
     this.readsStarted += 1;
     const read = this.readsStarted;
     const page = await this.store.readAll({ from, maxCount: this.options.batchMax ?? PROJECTOR_BATCH_MAX });
-    if (page.events.length === 0) {
+    const next = page.next;
+    // Nothing read and no checkpoint passed: nothing to write. (A filtered store may pass over
+    // events that are not ledgerline's and answer a further checkpoint; that one is kept.)
+    if (page.events.length === 0 && comparePositions(next, from) <= 0) {
       if (page.isEnd) this.caughtUp(read);
       return { applied: 0, isEnd: page.isEnd };
     }
-    const next = page.next;
     const expected = new Map(this.checkpoints);
     let applied = 0;
     await this.db.transaction(async (tx) => {
