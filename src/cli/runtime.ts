@@ -78,6 +78,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         pollingGate(
           db,
           PROJECTIONS.map((projection) => projection.name),
+          events,
         ),
       loginLimiter: new LoginLimiter(),
     };

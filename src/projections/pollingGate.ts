@@ -4,12 +4,16 @@
  */
 import type { Database } from '../adapters/db/database.js';
 import { comparePositions } from '../adapters/eventstore/position.js';
-import { START, type Position } from '../adapters/eventstore/port.js';
+import { START, type EventStore, type Position } from '../adapters/eventstore/port.js';
 import type { ConsistencyGate } from '../commands/context.js';
 
 export const CHECKPOINT_POLL_MS = 20;
 
-export function pollingGate(db: Database, projectionNames: readonly string[]): ConsistencyGate {
+export function pollingGate(
+  db: Database,
+  projectionNames: readonly string[],
+  store: EventStore,
+): ConsistencyGate {
   async function least(): Promise<Position> {
     const { rows } = await db.query<{ commit_position: string; prepare_position: string; n: string }>(
       `SELECT commit_position::text, prepare_position::text, count(*) OVER ()::text AS n
@@ -22,18 +26,21 @@ export function pollingGate(db: Database, projectionNames: readonly string[]): C
     if (!row || Number(row.n) < projectionNames.length) return START;
     return { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
   }
+  async function waitFor(position: Position, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (comparePositions(await least(), position) >= 0) return true;
+      if (Date.now() + CHECKPOINT_POLL_MS > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_POLL_MS));
+    }
+  }
   return {
-    async waitFor(position, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (comparePositions(await least(), position) >= 0) return true;
-        if (Date.now() + CHECKPOINT_POLL_MS > deadline) return false;
-        await new Promise((resolve) => setTimeout(resolve, CHECKPOINT_POLL_MS));
-      }
-    },
-    async waitForCaughtUp() {
-      // Without the projector's memory there is no "caught up" to watch: callers go on.
-      return Promise.resolve(false);
+    waitFor,
+    async waitForCaughtUp(timeoutMs) {
+      // Without the store's head there is nothing to wait for: callers go on.
+      if (!store.headPosition) return false;
+      const head = await store.headPosition();
+      return head === null || waitFor(head, timeoutMs);
     },
   };
 }

@@ -109,11 +109,17 @@ export class Projector {
   }
 
   /**
-   * Resolves once a read that started after this call found nothing left to project, or false
-   * after `timeoutMs` (or when the projector is not running).
+   * Resolves once the projections have passed every event committed before this call, or
+   * false after `timeoutMs` (or when the projector is not running). Where the store can name
+   * its newest event, that is the target; otherwise a read that started after this call and
+   * found nothing left to project.
    */
   async waitForCaughtUp(timeoutMs: number): Promise<boolean> {
     if (!this.running) return false;
+    if (this.store.headPosition) {
+      const head = await this.store.headPosition();
+      return head === null || this.waitFor(head, timeoutMs);
+    }
     const target = this.readsStarted + 1;
     const deadline = Date.now() + timeoutMs;
     this.wake?.();

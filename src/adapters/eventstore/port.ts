@@ -160,6 +160,11 @@ export interface EventStore {
   readStream(stream: string, options?: ReadStreamOptions): Promise<readonly RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
   subscribe(options?: SubscribeOptions): Subscription;
+  /**
+   * The position of the newest committed event (null when there is none), where the store can
+   * tell: what "caught up with everything committed now" means for read-your-writes.
+   */
+  headPosition?(): Promise<Position | null>;
   /** How many events are stored, where the store can tell cheaply (progress bars). */
   countEvents?(): Promise<number>;
   /** Recomputes the stream's hash chain and names the first broken link. */

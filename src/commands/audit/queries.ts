@@ -54,7 +54,13 @@ export const auditReadStream = defineQuery({
       from: BigInt(params.fromRevision),
       maxCount: params.limit + 1,
     });
-    if (events.length === 0 && params.fromRevision === 0)
+    // A missing stream is missing whatever revision is asked for; past the end of one that
+    // exists is an empty page.
+    if (
+      events.length === 0 &&
+      (params.fromRevision === 0 ||
+        (await context.services.store.readStream(params.stream, { from: 0n, maxCount: 1 })).length === 0)
+    )
       throw new LedgerlineError('NOT_FOUND', 'No such stream.');
     const page = events.slice(0, params.limit);
     return {

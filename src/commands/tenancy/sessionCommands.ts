@@ -105,20 +105,26 @@ export const authenticateUser = defineCommand({
     if (members.length === 0 && (await services.consistency.waitForCaughtUp(LOGIN_CATCH_UP_MS))) {
       members = await findMembers(context, input.email, input.orgId);
     }
-    if (members.length > 1) {
+    // Check the password against every candidate before saying anything, so nobody learns
+    // without the password that an email belongs to several organizations.
+    const verified: MemberRow[] = [];
+    for (const candidate of members.length > 0 ? members : [null]) {
+      const ok = await services.passwords.verify(input.password, candidate?.password_hash ?? DUMMY_HASH);
+      if (ok && candidate) verified.push(candidate);
+    }
+    const member = verified[0];
+    if (!member) {
+      services.loginLimiter.fail(input.email, context.clientAddress, nowMs);
+      throw new LedgerlineError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+    }
+    if (verified.length > 1) {
       throw new LedgerlineError(
         'VALIDATION_FAILED',
-        'orgId: this email belongs to several organizations; name one',
+        'orgId: this member belongs to several organizations; name one',
         {
           field: 'orgId',
         },
       );
-    }
-    const member = members[0];
-    const verified = await services.passwords.verify(input.password, member?.password_hash ?? DUMMY_HASH);
-    if (!member || !verified) {
-      services.loginLimiter.fail(input.email, context.clientAddress, nowMs);
-      throw new LedgerlineError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
     services.loginLimiter.succeed(input.email);
     const sessionId = services.newId('ses');
@@ -173,10 +179,13 @@ export const refreshToken = defineCommand({
       [state.memberId, parsed.orgId],
     );
     const member = rows[0];
+    // A member deactivated since logging in gets nothing, and the session is left as it is.
+    if (!member || member.status !== 'active')
+      throw new LedgerlineError('UNAUTHENTICATED', 'The member is no longer active.');
     const next = issueRefreshToken(parsed.orgId, parsed.sessionId);
     const metadata = {
       ...eventMetadata(context),
-      actor: { kind: 'member' as const, id: state.memberId, role: member?.role ?? null },
+      actor: { kind: 'member' as const, id: state.memberId, role: member.role },
     };
     const outcome = await executeOnStream(
       context,
@@ -201,8 +210,6 @@ export const refreshToken = defineCommand({
         'This refresh token was already used; the session is revoked. Log in again.',
       );
     }
-    if (!member || member.status !== 'active')
-      throw new LedgerlineError('UNAUTHENTICATED', 'The member is no longer active.');
     return { ...outcome, output: await issueTokens(context, member, parsed.sessionId, next.token) };
   },
 });

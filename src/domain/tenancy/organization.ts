@@ -302,6 +302,8 @@ function createMember(
       },
     );
   }
+  if (state.members.has(command.memberId))
+    return refuse('ALREADY_EXISTS', 'A member with this id already exists.');
   if (state.emails.has(command.email.toLowerCase())) {
     return refuse('ALREADY_EXISTS', 'A member with this email already exists.', { field: 'email' });
   }
@@ -329,7 +331,12 @@ function updateProfile(
   const member = state.members.get(command.memberId);
   if (!member) return refuse('NOT_FOUND', 'No such member.');
   const self = command.actor.id === member.memberId;
-  if (!self && command.actor.role !== 'org_admin' && command.actor.role !== SUPER_ADMIN) {
+  // Someone else's profile is member administration: an admin role, and a credential that
+  // was given members:write (an admin's key holds only the scopes it was given).
+  const administers =
+    (command.actor.role === 'org_admin' || command.actor.role === SUPER_ADMIN) &&
+    command.actor.scopes.includes('members:write');
+  if (!self && !administers) {
     return refuse('FORBIDDEN', 'Only the member or an org admin may change this profile.');
   }
   if (member.status !== 'active') return refuse('INVALID_STATE', 'The member is deactivated.');

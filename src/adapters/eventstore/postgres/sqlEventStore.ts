@@ -16,6 +16,7 @@ import {
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
+  type Position,
   type ReadAllOptions,
   type ReadAllPage,
   type ReadStreamOptions,
@@ -180,6 +181,18 @@ export class SqlEventStore implements EventStore {
 
   subscribe(options: SubscribeOptions = {}): Subscription {
     return pollingSubscription((read) => this.readAll(read), this.signal, options);
+  }
+
+  async headPosition(): Promise<Position | null> {
+    // Committed and visible now, even above the snapshot's xmin: a reader waits for it.
+    const { rows } = await this.guard(() =>
+      this.db.query<{ commit: string; prepare: string }>(
+        `SELECT transaction_id::text AS commit, global_position::text AS prepare FROM ll_events
+          ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+      ),
+    );
+    const row = rows[0];
+    return row ? { commit: BigInt(row.commit), prepare: BigInt(row.prepare) } : null;
   }
 
   async countEvents(): Promise<number> {
