@@ -15,7 +15,11 @@ export const PENDING_STALE_MS = 60_000;
 /** How long a duplicate waits for the first request's answer. */
 export const DUPLICATE_WAIT_MAX_MS = 30_000;
 const DUPLICATE_POLL_MS = 15;
-export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
+/**
+ * The longest key accepted. Events carry the key (SPEC §2), and the event store takes metadata
+ * ids of at most 200 characters: a longer key would be claimed, then refused at the append.
+ */
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 200;
 
 export type Claim =
   { readonly kind: 'run' } | { readonly kind: 'replay'; readonly status: number; readonly body: unknown };

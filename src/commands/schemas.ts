@@ -24,7 +24,7 @@ export const PAGE_SIZE_DEFAULT = 50;
 export const PAGE_SIZE_MAX = 200;
 export const pageParams = {
   limit: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(PAGE_SIZE_DEFAULT),
-  cursor: z.string().max(500).optional(),
+  cursor: z.string().max(500).refine(isCursor, 'must be the nextCursor of an earlier page').optional(),
 };
 
 export function page<T extends z.ZodType>(item: T) {
@@ -33,6 +33,13 @@ export function page<T extends z.ZodType>(item: T) {
 
 export function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+/** Only what encodeCursor makes: canonical base64url of a non-empty printable key. */
+function isCursor(cursor: string): boolean {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return false;
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^[\x21-\x7e]+$/.test(key) && encodeCursor(key) === cursor;
 }
 
 export function decodeCursor(cursor: string | undefined): string | null {

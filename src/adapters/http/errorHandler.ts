@@ -1,5 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isLedgerlineError } from '../../domain/errors.js';
+import { ERRORS, isLedgerlineError, type ErrorCode } from '../../domain/errors.js';
+
+const FRAMEWORK_CODES: Readonly<Record<number, ErrorCode>> = {
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
 
 /**
  * Maps every failure to the registry's envelope `{ error: { code, message, details, requestId } }`:
@@ -24,8 +31,10 @@ export function errorHandler(
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    return reply.code(status).send({
-      error: { code: 'VALIDATION_FAILED', message: error.message, details: {}, requestId: request.id },
+    // fastify's own refusals, each under the registry code that has its status.
+    const code = FRAMEWORK_CODES[status] ?? 'VALIDATION_FAILED';
+    return reply.code(ERRORS[code].status).send({
+      error: { code, message: error.message, details: {}, requestId: request.id },
     });
   }
   request.log.error({ err: error }, 'unhandled error');

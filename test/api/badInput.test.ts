@@ -1,0 +1,638 @@
+/**
+ * Bad input on every route (SPEC §3 step 1: "validates its input — clear 400 naming the field;
+ * nothing is written"). The cases are generated from the catalogs: every command's method,
+ * path and input schema, every query's path and parameters. Each case is proven invalid
+ * before it is sent, and after it the event store holds exactly what it held before.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
+import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
+import { ERRORS } from '../../src/domain/errors.js';
+import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import { probePostgres, serviceGate } from '../support/services.js';
+
+const probe = await probePostgres();
+const BACKENDS: readonly { readonly backend: Backend; readonly run: boolean }[] = [
+  { backend: 'pglite', run: true },
+  { backend: 'postgres', run: serviceGate('bad input on every route (PostgreSQL)', probe) },
+];
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = Record<string, Json>;
+type JsonSchema = Record<string, unknown>;
+type JsonType = 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object';
+
+/** What a case needs from the running app, so fixtures can name real objects. */
+interface Context {
+  readonly demoOrgId: string;
+}
+
+interface Fixture {
+  /** Path parameters, by name. */
+  readonly params: Record<string, string>;
+  /** A body the command's schema accepts: every case breaks exactly one thing in it. */
+  readonly body: JsonObject;
+}
+
+const ID_TAIL = '01J9ZZZZZZZZZZZZZZZZZZZZZZ';
+const LOOKS_LIKE = { memberId: `usr_${ID_TAIL}`, keyId: `key_${ID_TAIL}` } as const;
+const ID_PREFIX: Record<string, string> = { orgId: 'org_', memberId: 'usr_', keyId: 'key_' };
+
+/** One valid input per command. A command added to the catalog without one fails below. */
+const FIXTURES: Record<string, (context: Context) => Fixture> = {
+  create_organization: () => ({
+    params: {},
+    body: {
+      name: 'Bad Input Ltd',
+      plan: 'pro',
+      settings: { defaultCurrency: 'KES', rateLimitPerMinute: 100, monthlyCommandQuota: 1000 },
+      admin: { email: 'first.admin@example.com', name: 'First Admin', password: 'correct horse battery' },
+    },
+  }),
+  suspend_organization: ({ demoOrgId }) => ({ params: { orgId: demoOrgId }, body: { reason: 'testing' } }),
+  reactivate_organization: ({ demoOrgId }) => ({ params: { orgId: demoOrgId }, body: { reason: 'testing' } }),
+  change_organization_plan: ({ demoOrgId }) => ({
+    params: { orgId: demoOrgId },
+    body: { plan: 'enterprise' },
+  }),
+  update_organization_settings: () => ({
+    params: {},
+    body: { defaultCurrency: 'USD', rateLimitPerMinute: 10, monthlyCommandQuota: 100 },
+  }),
+  create_member: () => ({
+    params: {},
+    body: {
+      email: 'new.member@example.com',
+      name: 'New Member',
+      role: 'user',
+      password: 'correct horse battery',
+    },
+  }),
+  deactivate_member: () => ({ params: { memberId: LOOKS_LIKE.memberId }, body: {} }),
+  update_user_profile: () => ({
+    params: { memberId: LOOKS_LIKE.memberId },
+    body: { name: 'Renamed', email: 'renamed@example.com' },
+  }),
+  generate_api_key: () => ({
+    params: {},
+    body: { name: 'ci', scopes: ['ledger:read'], expiresAt: '2031-01-01T00:00:00Z', environment: 'test' },
+  }),
+  revoke_api_key: () => ({ params: { keyId: LOOKS_LIKE.keyId }, body: {} }),
+  update_api_key_permissions: () => ({
+    params: { keyId: LOOKS_LIKE.keyId },
+    body: { scopes: ['ledger:read'] },
+  }),
+  authenticate_user: ({ demoOrgId }) => ({
+    params: {},
+    body: { email: 'someone@example.com', password: 'a password', orgId: demoOrgId },
+  }),
+  refresh_token: () => ({ params: {}, body: { refreshToken: 'rt_not_a_real_one' } }),
+  logout: () => ({ params: {}, body: {} }),
+};
+
+/** A stand-in context for generating the cases before any app runs. */
+const SAMPLE_CONTEXT: Context = { demoOrgId: `org_${ID_TAIL}` };
+
+const HUGE = 'x'.repeat(100_000);
+const WRONG_VALUES: Record<JsonType, Json> = {
+  string: 'text',
+  number: 12345,
+  boolean: true,
+  null: null,
+  array: ['x'],
+  object: { x: 1 },
+};
+
+function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+}
+
+/** The JSON types a schema allows, or null when it says nothing (anything goes). */
+function jsonTypes(schema: JsonSchema): Set<JsonType> | null {
+  const types = new Set<JsonType>();
+  const add = (type: unknown): void => {
+    if (type === 'integer') types.add('number');
+    else if (typeof type === 'string') types.add(type as JsonType);
+  };
+  const type = schema['type'];
+  if (Array.isArray(type)) type.forEach(add);
+  else add(type);
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[key];
+    if (!Array.isArray(branches)) continue;
+    for (const branch of branches as JsonSchema[]) {
+      const inner = jsonTypes(branch);
+      if (inner === null) return null;
+      inner.forEach((t) => types.add(t));
+    }
+  }
+  return types.size === 0 ? null : types;
+}
+
+function propertiesOf(schema: JsonSchema): Record<string, JsonSchema> {
+  return (schema['properties'] ?? {}) as Record<string, JsonSchema>;
+}
+
+function requiredOf(schema: JsonSchema): readonly string[] {
+  return (schema['required'] ?? []) as string[];
+}
+
+function pathParamNames(path: string): string[] {
+  return [...path.matchAll(/:([A-Za-z]+)/g)].map((match) => match[1] ?? '');
+}
+
+function fillPath(path: string, params: Record<string, string>): string {
+  return path.replace(/:([A-Za-z]+)/g, (_all, name: string) => encodeURIComponent(params[name] ?? ''));
+}
+
+function clone(body: JsonObject): JsonObject {
+  return structuredClone(body);
+}
+
+/** Sets (or with `undefined`, deletes) a dotted path in a copy of the body. */
+function withValue(body: JsonObject, path: readonly string[], value: Json | undefined): JsonObject {
+  const copy = clone(body);
+  let target: JsonObject = copy;
+  for (const part of path.slice(0, -1)) {
+    const next = target[part];
+    if (next === null || typeof next !== 'object' || Array.isArray(next))
+      throw new Error(`no object at ${part}`);
+    target = next;
+  }
+  const last = path.at(-1) ?? '';
+  if (value === undefined) Reflect.deleteProperty(target, last);
+  else target[last] = value;
+  return copy;
+}
+
+/** The body's JSON with a `__proto__` key in front (prototype pollution). */
+function withProto(body: JsonObject): string {
+  const rest = JSON.stringify(body).slice(1);
+  return `{"__proto__":{"polluted":true}${rest === '}' ? '' : ','}${rest}`;
+}
+
+function tokenKind(audience: AnyCommand['audience'] | AnyQuery['audience']): 'admin' | 'demo' | 'none' {
+  if (audience === 'platform') return 'admin';
+  if (audience === 'organization') return 'demo';
+  return 'none';
+}
+
+/** One bad request and what must come back. */
+interface CommandCase {
+  readonly title: string;
+  readonly command: AnyCommand;
+  /** Builds the request against the running app. */
+  readonly request: (context: Context) => {
+    readonly path: string;
+    readonly body?: Json;
+    readonly rawBody?: string;
+    readonly headers?: Record<string, string>;
+  };
+  /** Statuses that are right for this case. */
+  readonly statuses: readonly number[];
+  /** The field the message must name (details.field and the message's prefix). */
+  readonly field?: string;
+  /** The merged input the case sends, so the test can show the catalog refuses it too. */
+  readonly input?: (context: Context) => unknown;
+}
+
+/** Walks a body schema: every (nested) property, its path and schema, and whether it is required. */
+function walk(
+  schema: JsonSchema,
+  sample: JsonObject,
+  prefix: readonly string[] = [],
+): { path: string[]; schema: JsonSchema; required: boolean }[] {
+  const out: { path: string[]; schema: JsonSchema; required: boolean }[] = [];
+  const required = requiredOf(schema);
+  for (const [name, property] of Object.entries(propertiesOf(schema))) {
+    const path = [...prefix, name];
+    out.push({ path, schema: property, required: required.includes(name) });
+    const nested = sample[name];
+    if (nested !== null && typeof nested === 'object' && !Array.isArray(nested) && property['properties']) {
+      out.push(...walk(property, nested, path));
+    }
+  }
+  return out;
+}
+
+function commandCases(command: AnyCommand): CommandCase[] {
+  const fixtureOf = FIXTURES[command.name];
+  if (!fixtureOf) return [];
+  const names = pathParamNames(command.rest.path);
+  const full = jsonSchemaOf(command.input);
+  const bodySchema: JsonSchema = {
+    ...full,
+    properties: Object.fromEntries(
+      Object.entries(propertiesOf(full)).filter(([name]) => !names.includes(name)),
+    ),
+    required: requiredOf(full).filter((name) => !names.includes(name)),
+  };
+  const sample = fixtureOf(SAMPLE_CONTEXT).body;
+  const cases: CommandCase[] = [];
+  const withBody =
+    (edit: (body: JsonObject) => Json) =>
+    (context: Context): { path: string; body: Json } => {
+      const fixture = fixtureOf(context);
+      return { path: fillPath(command.rest.path, fixture.params), body: edit(fixture.body) };
+    };
+  const inputOf =
+    (edit: (body: JsonObject) => Json) =>
+    (context: Context): unknown => {
+      const fixture = fixtureOf(context);
+      const body = edit(fixture.body);
+      return body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? { ...body, ...fixture.params }
+        : body;
+    };
+  const bodyCase = (
+    title: string,
+    edit: (body: JsonObject) => Json,
+    field: string,
+    { refusedByCatalog = true } = {},
+  ): void => {
+    cases.push({
+      title,
+      command,
+      request: withBody(edit),
+      statuses: [400],
+      field,
+      ...(refusedByCatalog ? { input: inputOf(edit) } : {}),
+    });
+  };
+
+  for (const { path, schema, required } of walk(bodySchema, sample)) {
+    const dotted = path.join('.');
+    const allowed = jsonTypes(schema);
+    if (allowed) {
+      for (const [type, value] of Object.entries(WRONG_VALUES) as [JsonType, Json][]) {
+        if (allowed.has(type)) continue;
+        bodyCase(`${dotted}: wrong type (${type})`, (body) => withValue(body, path, value), dotted);
+      }
+      if (allowed.has('array')) {
+        bodyCase(`${dotted}: wrong item type`, (body) => withValue(body, path, [12345]), `${dotted}[0]`);
+      }
+      if (allowed.has('string')) {
+        bodyCase(`${dotted}: a 100 KB string`, (body) => withValue(body, path, HUGE), dotted);
+      }
+    }
+    if (required) bodyCase(`${dotted}: missing`, (body) => withValue(body, path, undefined), dotted);
+    const nested = path.length === 1 ? sample[path[0] ?? ''] : undefined;
+    if (nested !== null && typeof nested === 'object' && !Array.isArray(nested)) {
+      bodyCase(
+        `${dotted}: unknown nested field`,
+        (body) => withValue(body, [...path, 'unexpected'], 1),
+        `${dotted}.unexpected`,
+      );
+    }
+  }
+  bodyCase('an unknown field', (body) => ({ ...body, unexpected: 'surprise' }), 'unexpected');
+  bodyCase('a JSON array body', (body) => [body], 'body');
+  bodyCase('a JSON string body', () => 'a string', 'body');
+  bodyCase('a JSON number body', () => 42, 'body');
+  const firstRequired = requiredOf(bodySchema)[0];
+  if (firstRequired !== undefined) {
+    bodyCase('an empty object', () => ({}), firstRequired);
+    bodyCase('a JSON null body', () => null, firstRequired);
+    cases.push({
+      title: 'no body at all',
+      command,
+      request: (context) => ({ path: fillPath(command.rest.path, fixtureOf(context).params) }),
+      statuses: [400],
+      field: firstRequired,
+    });
+  }
+  for (const name of names) {
+    // The catalog alone would take the path's value; the route must refuse the conflict.
+    bodyCase(`path parameter ${name} repeated in the body`, (body) => ({ ...body, [name]: 'x' }), name, {
+      refusedByCatalog: false,
+    });
+  }
+  cases.push({
+    title: 'malformed JSON',
+    command,
+    request: (context) => ({
+      path: fillPath(command.rest.path, fixtureOf(context).params),
+      rawBody: JSON.stringify(fixtureOf(context).body).slice(0, -1),
+      headers: { 'content-type': 'application/json' },
+    }),
+    statuses: [400],
+  });
+  cases.push({
+    title: 'a JSON body with a __proto__ key',
+    command,
+    request: (context) => ({
+      path: fillPath(command.rest.path, fixtureOf(context).params),
+      rawBody: withProto(fixtureOf(context).body),
+      headers: { 'content-type': 'application/json' },
+    }),
+    statuses: [400],
+  });
+  cases.push({
+    title: 'the valid body sent as text/plain',
+    command,
+    request: (context) => ({
+      path: fillPath(command.rest.path, fixtureOf(context).params),
+      rawBody: JSON.stringify(fixtureOf(context).body),
+      headers: { 'content-type': 'text/plain' },
+    }),
+    statuses: [400, 415],
+  });
+  cases.push({
+    title: 'the valid body sent as a form',
+    command,
+    request: (context) => ({
+      path: fillPath(command.rest.path, fixtureOf(context).params),
+      rawBody: new URLSearchParams(
+        Object.entries(fixtureOf(context).body).map(([key, value]): [string, string] => [
+          key,
+          JSON.stringify(value),
+        ]),
+      ).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    }),
+    statuses: [400, 415],
+  });
+  cases.push({
+    title: 'a body over the size limit (2 MB)',
+    command,
+    request: (context) => ({
+      path: fillPath(command.rest.path, fixtureOf(context).params),
+      rawBody: JSON.stringify({ ...fixtureOf(context).body, padding: 'x'.repeat(2 * 1024 * 1024) }),
+      headers: { 'content-type': 'application/json' },
+    }),
+    statuses: [413],
+  });
+  for (const name of names) {
+    const malformed: [string, string][] = [
+      ['not an id', 'nope'],
+      ['lower-case id', `${ID_PREFIX[name] ?? ''}${ID_TAIL.toLowerCase()}`],
+      ['an id of another kind', name === 'memberId' ? LOOKS_LIKE.keyId : LOOKS_LIKE.memberId],
+      ['300 characters', 'y'.repeat(300)],
+      ['spaces and quotes', `a b'"c`],
+    ];
+    cases.push({
+      title: `path parameter ${name}: not percent-decodable`,
+      command,
+      request: (context) => ({
+        path: fillPath(command.rest.path, { ...fixtureOf(context).params, [name]: 'PLACEHOLDER' }).replace(
+          'PLACEHOLDER',
+          '%E0%A4%A',
+        ),
+        body: fixtureOf(context).body,
+      }),
+      statuses: [400],
+    });
+    for (const [what, value] of malformed) {
+      const edit = (context: Context): Record<string, string> => ({
+        ...fixtureOf(context).params,
+        [name]: value,
+      });
+      cases.push({
+        title: `path parameter ${name}: ${what}`,
+        command,
+        request: (context) => ({
+          path: fillPath(command.rest.path, edit(context)),
+          body: fixtureOf(context).body,
+        }),
+        statuses: [400],
+        field: name,
+        input: (context) => ({ ...fixtureOf(context).body, ...edit(context) }),
+      });
+    }
+  }
+  return cases;
+}
+
+const COMMAND_CASES = COMMANDS.flatMap(commandCases);
+
+interface QueryCase {
+  readonly title: string;
+  readonly query: AnyQuery;
+  readonly path: (context: Context) => string;
+  readonly field: string;
+}
+
+const QUERY_PATH_PARAMS = (context: Context): Record<string, string> => ({
+  memberId: LOOKS_LIKE.memberId,
+  stream: `${context.demoOrgId}.organization-${context.demoOrgId}`,
+});
+
+function queryCases(query: AnyQuery): QueryCase[] {
+  const schema = jsonSchemaOf(query.params);
+  const properties = propertiesOf(schema);
+  const names = pathParamNames(query.rest.path);
+  const cases: QueryCase[] = [];
+  const at =
+    (search: string, params?: Record<string, string>) =>
+    (context: Context): string =>
+      `${fillPath(query.rest.path, { ...QUERY_PATH_PARAMS(context), ...(params ?? {}) })}?${search}`;
+  const add = (title: string, search: string, field: string, params?: Record<string, string>): void => {
+    cases.push({ title, query, path: at(search, params), field });
+  };
+  if ('limit' in properties) {
+    for (const value of ['0', '1e9', '-1', '1.5', 'abc', '', '99999999999999999999999']) {
+      add(`limit=${value}`, `limit=${encodeURIComponent(value)}`, 'limit');
+    }
+    add('limit given twice', 'limit=1&limit=2', 'limit');
+  }
+  if ('cursor' in properties) {
+    for (const value of ['%%%garbage', 'zzzz', '!', 'c'.repeat(600)]) {
+      add(`cursor=${value.slice(0, 20)}`, `cursor=${encodeURIComponent(value)}`, 'cursor');
+    }
+  }
+  if ('fromRevision' in properties) {
+    for (const value of ['-1', 'abc', '1.5'])
+      add(`fromRevision=${value}`, `fromRevision=${value}`, 'fromRevision');
+  }
+  for (const [name, property] of Object.entries(properties)) {
+    if (Array.isArray(property['enum'])) add(`${name}=bogus`, `${name}=bogus`, name);
+  }
+  add('an unknown parameter', 'bogus=1', 'bogus');
+  for (const value of ['abc', '1', '1-2-3', '-1-0', '1.5-0', '18446744073709551616-0', '']) {
+    add(`consistentWith=${value}`, `consistentWith=${encodeURIComponent(value)}`, 'consistentWith');
+  }
+  add('consistentWith given twice', 'consistentWith=1-0&consistentWith=2-0', 'consistentWith');
+  for (const name of names) {
+    if (name === 'memberId') add('memberId: not an id', '', 'memberId', { memberId: 'nope' });
+    if (name === 'stream') add('stream: 300 characters', '', 'stream', { stream: 's'.repeat(300) });
+  }
+  return cases;
+}
+
+const QUERY_CASES = QUERIES.flatMap(queryCases);
+
+function expectError(response: TestResponse, statuses: readonly number[], field?: string): void {
+  expect(statuses, JSON.stringify(response.body)).toContain(response.status);
+  const error = (response.body as { error?: Record<string, unknown> } | null)?.error;
+  expect(error, `an error envelope, got ${JSON.stringify(response.body)}`).toBeDefined();
+  if (!error) return;
+  expect(typeof error['code']).toBe('string');
+  if (response.status === 400) expect(error['code']).toBe('VALIDATION_FAILED');
+  expect(typeof error['message']).toBe('string');
+  expect((error['message'] as string).length).toBeGreaterThan(0);
+  expect(error['requestId']).toBe(response.headers.get('x-request-id'));
+  if (field !== undefined) {
+    expect((error['details'] as Record<string, unknown>)['field'], String(error['message'])).toBe(field);
+    expect(error['message']).toMatch(new RegExp(`^${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  }
+}
+
+it('has a valid fixture for every command in the catalog, accepted by its own schema', () => {
+  for (const command of COMMANDS) {
+    const fixtureOf = FIXTURES[command.name];
+    expect(fixtureOf, `a fixture for ${command.name}`).toBeDefined();
+    if (!fixtureOf) continue;
+    const fixture = fixtureOf(SAMPLE_CONTEXT);
+    expect(pathParamNames(command.rest.path).sort()).toEqual(Object.keys(fixture.params).sort());
+    const parsed = command.input.safeParse({ ...fixture.body, ...fixture.params });
+    expect(parsed.success, `${command.name}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+  }
+});
+
+it('every generated command case is one the catalog itself refuses', () => {
+  for (const testCase of COMMAND_CASES) {
+    if (!testCase.input) continue;
+    const parsed = testCase.command.input.safeParse(testCase.input(SAMPLE_CONTEXT));
+    expect(parsed.success, `${testCase.command.name}: ${testCase.title}`).toBe(false);
+  }
+});
+
+for (const { backend, run } of BACKENDS) {
+  describe.skipIf(!run)(`bad input on ${backend}`, () => {
+    let app: TestApp;
+    let context: Context;
+    let demoStream: string;
+
+    const tokenFor = (audience: AnyCommand['audience']): string | undefined => {
+      const kind = tokenKind(audience);
+      return kind === 'admin' ? app.adminKey : kind === 'demo' ? app.demoKey : undefined;
+    };
+
+    /** Every event in the store, and the demo organization's stream as REST reads it. */
+    async function snapshot(): Promise<{ events: number; demoStream: number }> {
+      const store = app.server.runtime.store;
+      if (!store.countEvents) throw new Error('the event store cannot count its events');
+      const events = await store.countEvents();
+      const stream = await app.request('GET', `/v1/audit/streams/${demoStream}?limit=500`, {
+        token: app.demoKey,
+      });
+      expect(stream.status).toBe(200);
+      expect(stream.body.nextRevision).toBeNull();
+      return { events, demoStream: (stream.body.events as unknown[]).length };
+    }
+
+    async function listsNow(position: string): Promise<Record<string, unknown>> {
+      const at = `consistentWith=${position}&limit=200`;
+      const [orgs, members, keys, organization] = await Promise.all([
+        app.request('GET', `/v1/organizations?${at}`, { token: app.adminKey }),
+        app.request('GET', `/v1/members?${at}`, { token: app.demoKey }),
+        app.request('GET', `/v1/api-keys?${at}`, { token: app.demoKey }),
+        app.request('GET', `/v1/organization?consistentWith=${position}`, { token: app.demoKey }),
+      ]);
+      for (const answer of [orgs, members, keys, organization]) expect(answer.status).toBe(200);
+      return { orgs: orgs.body, members: members.body, keys: keys.body, organization: organization.body };
+    }
+
+    let before: { events: number; demoStream: number };
+    let listsBefore: Record<string, unknown>;
+    let positionBefore: string;
+
+    beforeAll(async () => {
+      app = await startTestApp(backend);
+      context = { demoOrgId: app.demoOrgId };
+      demoStream = `${app.demoOrgId}.organization-${app.demoOrgId}`;
+      const stream = await app.request('GET', `/v1/audit/streams/${demoStream}?limit=500`, {
+        token: app.demoKey,
+      });
+      positionBefore = (stream.body.events as { position: string }[]).at(-1)?.position ?? '0-0';
+      listsBefore = await listsNow(positionBefore);
+      before = await snapshot();
+    });
+
+    afterAll(async () => {
+      await app.close();
+    });
+
+    describe.each(COMMANDS.map((command) => ({ name: command.name, command })))('$name', ({ command }) => {
+      const cases = COMMAND_CASES.filter((testCase) => testCase.command === command);
+      it.each(cases.map((testCase) => ({ title: testCase.title, testCase })))(
+        '$title → 4xx naming the field, nothing written',
+        async ({ testCase }) => {
+          const request = testCase.request(context);
+          const token = tokenFor(command.audience);
+          const response = await app.request(command.rest.method, request.path, {
+            ...(token === undefined ? {} : { token }),
+            ...(request.body === undefined ? {} : { body: request.body }),
+            ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
+            ...(request.headers === undefined ? {} : { headers: request.headers }),
+          });
+          expectError(response, testCase.statuses, testCase.field);
+          expect(await snapshot()).toEqual(before);
+        },
+      );
+    });
+
+    describe.each(QUERIES.map((query) => ({ name: query.name, query })))('$name', ({ query }) => {
+      const cases = QUERY_CASES.filter((testCase) => testCase.query === query);
+      it.each(cases.map((testCase) => ({ title: testCase.title, testCase })))(
+        '$title → 400 naming the parameter',
+        async ({ testCase }) => {
+          const token = tokenFor(query.audience);
+          const response = await app.request('GET', testCase.path(context), {
+            ...(token === undefined ? {} : { token }),
+          });
+          expectError(response, [400], testCase.field);
+        },
+      );
+    });
+
+    it('every error answers with the status its code has in the registry', async () => {
+      // SPEC §3: "Errors share one registry of codes …, each mapped once to an HTTP status".
+      const samples = COMMAND_CASES.filter((testCase) => testCase.command.name === 'create_member');
+      const registry: Record<string, { readonly status: number } | undefined> = ERRORS;
+      const mismatches: string[] = [];
+      for (const testCase of samples) {
+        const request = testCase.request(context);
+        const response = await app.request('POST', request.path, {
+          token: app.demoKey,
+          ...(request.body === undefined ? {} : { body: request.body }),
+          ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
+          ...(request.headers === undefined ? {} : { headers: request.headers }),
+        });
+        const code = (response.body as { error: { code: string } }).error.code;
+        const expected = registry[code]?.status;
+        if (expected !== response.status) {
+          mismatches.push(
+            `${testCase.title}: answered ${response.status} ${code}, registry says ${String(expected)}`,
+          );
+        }
+      }
+      expect(mismatches).toEqual([]);
+    });
+
+    it('wrote nothing at all: the store, the stream and every list are as they were', async () => {
+      expect(await snapshot()).toEqual(before);
+      expect(await listsNow(positionBefore)).toEqual(listsBefore);
+    });
+
+    it('the snapshot does see a write (the check above is not blind)', async () => {
+      const created = await app.request('POST', '/v1/members', {
+        token: app.demoKey,
+        body: {
+          email: 'after.all@example.com',
+          name: 'After All',
+          role: 'viewer',
+          password: 'correct horse battery',
+        },
+      });
+      expect(created.status).toBe(201);
+      const after = await snapshot();
+      expect(after).toEqual({ events: before.events + 1, demoStream: before.demoStream + 1 });
+      const lists = await listsNow(created.body.position as string);
+      expect((lists['members'] as { items: unknown[] }).items).toHaveLength(
+        (listsBefore['members'] as { items: unknown[] }).items.length + 1,
+      );
+    });
+  });
+}

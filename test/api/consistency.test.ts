@@ -1,0 +1,244 @@
+/**
+ * Read-your-writes (SPEC §3): every query accepts consistentWith=<position> and waits, at most
+ * 2 s, until the projections have passed it; then 409 NOT_YET_CONSISTENT. A malformed position
+ * is a 400 naming the parameter. Nothing here measures time: a read either shows the write or
+ * the test fails, and the far-future case only has to answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyQuery } from '../../src/commands/catalog.js';
+import { QUERIES } from '../../src/commands/registry.js';
+import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import { probePostgres, serviceGate } from '../support/services.js';
+
+const probe = await probePostgres();
+const BACKENDS: readonly { readonly backend: Backend; readonly run: boolean }[] = [
+  { backend: 'pglite', run: true },
+  { backend: 'postgres', run: serviceGate('read-your-writes (PostgreSQL)', probe) },
+];
+
+const PASSWORD = 'correct horse battery staple';
+const UINT64_MAX = '18446744073709551615';
+/** Generous: the server waits at most 2 s, the test only has to see it answer. */
+const FAR_FUTURE_TIMEOUT_MS = 30_000;
+
+/** A list answer's items, typed. */
+function itemsOf<T>(answer: TestResponse): T[] {
+  return (answer.body as { items: T[] }).items;
+}
+
+for (const { backend, run } of BACKENDS) {
+  describe.skipIf(!run)(`consistentWith on ${backend}`, () => {
+    let app: TestApp;
+    let serial = 0;
+
+    beforeAll(async () => {
+      app = await startTestApp(backend);
+    });
+
+    afterAll(async () => {
+      await app.close();
+    });
+
+    function unique(label: string): string {
+      serial += 1;
+      return `${label}-${backend}-${serial}-${Date.now()}`;
+    }
+
+    function get(path: string, token: string, position: string): Promise<TestResponse> {
+      const separator = path.includes('?') ? '&' : '?';
+      return app.request('GET', `${path}${separator}consistentWith=${encodeURIComponent(position)}`, {
+        token,
+      });
+    }
+
+    async function command(
+      method: string,
+      path: string,
+      body: unknown,
+      token: string = app.demoKey,
+    ): Promise<Record<string, unknown>> {
+      const answer = await app.request(method, path, { token, body });
+      expect(answer.status, `${method} ${path}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+      expect(typeof answer.body.position).toBe('string');
+      return answer.body as Record<string, unknown>;
+    }
+
+    /** A path for each query, naming real objects. */
+    function queryPath(query: AnyQuery, memberId: string): string {
+      return query.rest.path
+        .replace(':memberId', memberId)
+        .replace(':stream', `${app.demoOrgId}.organization-${app.demoOrgId}`);
+    }
+
+    function tokenFor(query: AnyQuery): string {
+      return query.audience === 'platform' ? app.adminKey : app.demoKey;
+    }
+
+    it('a read right after a command shows it: create, then read the member and the list', async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const email = `${unique('ryw')}@example.com`;
+        const created = await command('POST', '/v1/members', {
+          email,
+          name: `Round ${round}`,
+          role: 'viewer',
+          password: PASSWORD,
+        });
+        const position = created['position'] as string;
+        const memberId = created['memberId'] as string;
+        const one = await get(`/v1/members/${memberId}`, app.demoKey, position);
+        expect(one.status, JSON.stringify(one.body)).toBe(200);
+        expect(one.body).toMatchObject({ memberId, email, name: `Round ${round}`, status: 'active' });
+        const list = await get('/v1/members?limit=200', app.demoKey, position);
+        expect(list.status).toBe(200);
+        expect(itemsOf<{ memberId: string }>(list).map((item) => item.memberId)).toContain(memberId);
+      }
+    });
+
+    it('every kind of change is visible to the next read that names its position', async () => {
+      const created = await command('POST', '/v1/members', {
+        email: `${unique('change')}@example.com`,
+        name: 'Before',
+        role: 'user',
+        password: PASSWORD,
+      });
+      const memberId = created['memberId'] as string;
+
+      const renamed = await command('PATCH', `/v1/members/${memberId}/profile`, { name: 'After' });
+      expect(
+        (await get(`/v1/members/${memberId}`, app.demoKey, renamed['position'] as string)).body.name,
+      ).toBe('After');
+
+      const deactivated = await command('POST', `/v1/members/${memberId}/deactivate`, {});
+      expect(
+        (await get(`/v1/members/${memberId}`, app.demoKey, deactivated['position'] as string)).body.status,
+      ).toBe('deactivated');
+
+      const key = await command('POST', '/v1/api-keys', { name: unique('key'), scopes: ['ledger:read'] });
+      const keyId = key['keyId'] as string;
+      const keys = await get('/v1/api-keys?limit=200', app.demoKey, key['position'] as string);
+      expect(itemsOf<{ keyId: string }>(keys).find((item) => item.keyId === keyId)).toMatchObject({
+        scopes: ['ledger:read'],
+        status: 'active',
+      });
+
+      const rescoped = await command('PATCH', `/v1/api-keys/${keyId}`, {
+        scopes: ['ledger:read', 'audit:read'],
+      });
+      const afterRescope = await get('/v1/api-keys?limit=200', app.demoKey, rescoped['position'] as string);
+      expect(
+        itemsOf<{ keyId: string; scopes: string[] }>(afterRescope).find((item) => item.keyId === keyId)
+          ?.scopes,
+      ).toEqual(['ledger:read', 'audit:read']);
+
+      const revoked = await command('POST', `/v1/api-keys/${keyId}/revoke`, {});
+      const afterRevoke = await get('/v1/api-keys?limit=200', app.demoKey, revoked['position'] as string);
+      expect(
+        itemsOf<{ keyId: string; status: string }>(afterRevoke).find((item) => item.keyId === keyId)?.status,
+      ).toBe('revoked');
+
+      const settings = await command('PATCH', '/v1/organization/settings', { defaultCurrency: 'USD' });
+      expect(
+        (await get('/v1/organization', app.demoKey, settings['position'] as string)).body.settings,
+      ).toMatchObject({ defaultCurrency: 'USD' });
+
+      const plan = await command(
+        'POST',
+        `/v1/organizations/${app.demoOrgId}/plan`,
+        { plan: 'pro' },
+        app.adminKey,
+      );
+      const orgs = await get('/v1/organizations?limit=200', app.adminKey, plan['position'] as string);
+      expect(
+        itemsOf<{ orgId: string; plan: string }>(orgs).find((item) => item.orgId === app.demoOrgId)?.plan,
+      ).toBe('pro');
+
+      const organization = await command(
+        'POST',
+        '/v1/organizations',
+        { name: unique('Fresh Org') },
+        app.adminKey,
+      );
+      const all = await get('/v1/organizations?limit=200', app.adminKey, organization['position'] as string);
+      expect(itemsOf<{ orgId: string }>(all).map((item) => item.orgId)).toContain(organization['orgId']);
+    });
+
+    it('a position the projections have passed answers at once', async () => {
+      for (const position of ['0-0', '1-0']) {
+        const answer = await get('/v1/organization', app.demoKey, position);
+        expect(answer.status).toBe(200);
+        expect(answer.body.orgId).toBe(app.demoOrgId);
+      }
+    });
+
+    it('every query accepts consistentWith', async () => {
+      const created = await command('POST', '/v1/members', {
+        email: `${unique('every')}@example.com`,
+        name: 'Every Query',
+        role: 'viewer',
+        password: PASSWORD,
+      });
+      for (const query of QUERIES) {
+        const answer = await get(
+          queryPath(query, created['memberId'] as string),
+          tokenFor(query),
+          created['position'] as string,
+        );
+        expect(answer.status, `${query.name}: ${JSON.stringify(answer.body)}`).toBe(200);
+      }
+    });
+
+    it(
+      'a position far in the future answers 409 NOT_YET_CONSISTENT, on every query',
+      async () => {
+        const future = `${UINT64_MAX}-0`;
+        const answers = await Promise.all(
+          QUERIES.map(async (query) => ({
+            query: query.name,
+            answer: await get(queryPath(query, `usr_${'0'.repeat(26)}`), tokenFor(query), future),
+          })),
+        );
+        for (const { query, answer } of answers) {
+          expect(answer.status, `${query}: ${JSON.stringify(answer.body)}`).toBe(409);
+          expect(answer.body.error.code).toBe('NOT_YET_CONSISTENT');
+          expect(answer.body.error.details.consistentWith).toBe(future);
+          expect(answer.body.error.requestId).toBe(answer.headers.get('x-request-id'));
+        }
+      },
+      FAR_FUTURE_TIMEOUT_MS,
+    );
+
+    it('a malformed consistentWith is a 400 naming it, on every query', async () => {
+      for (const query of QUERIES) {
+        for (const bad of ['abc', '12', '1-2-3', '-1-0', '0x1-0', ' 1-0', `${UINT64_MAX}0-0`, '']) {
+          const answer = await get(queryPath(query, `usr_${'0'.repeat(26)}`), tokenFor(query), bad);
+          expect(answer.status, `${query.name} ${JSON.stringify(bad)}: ${JSON.stringify(answer.body)}`).toBe(
+            400,
+          );
+          expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+          expect(answer.body.error.details.field).toBe('consistentWith');
+          expect(answer.body.error.message).toMatch(/^consistentWith: /);
+        }
+      }
+    });
+
+    it('a login answers a position too, and reads with it see the session’s member', async () => {
+      const email = `${unique('login')}@example.com`;
+      const created = await command('POST', '/v1/members', {
+        email,
+        name: 'Logs In',
+        role: 'user',
+        password: PASSWORD,
+      });
+      const login = await app.request('POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+      expect(login.status, JSON.stringify(login.body)).toBe(200);
+      expect(typeof login.body.position).toBe('string');
+      const me = await get(
+        `/v1/members/${created['memberId'] as string}`,
+        login.body.accessToken as string,
+        login.body.position as string,
+      );
+      expect(me.status).toBe(200);
+      expect(me.body.email).toBe(email);
+    });
+  });
+}
