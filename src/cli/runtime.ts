@@ -13,12 +13,12 @@ import { EsdbEventStore } from '../adapters/eventstore/esdb/esdbEventStore.js';
 import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js';
 import type { EventStore } from '../adapters/eventstore/port.js';
 import { newId } from '../adapters/ids.js';
+import { createLogger } from '../adapters/log.js';
 import type { Services } from '../commands/context.js';
 import { LoginLimiter } from '../commands/loginLimiter.js';
 import { pollingGate } from '../projections/pollingGate.js';
 import { Projector } from '../projections/projector.js';
 import { PROJECTIONS } from '../projections/registry.js';
-import { say } from './output.js';
 import { signingSecret } from './signingSecret.js';
 
 export interface Runtime {
@@ -34,6 +34,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Start the in-process projector (default: as the configuration says). */
   readonly startProjector?: boolean;
+  /** Where log lines go (stdout when absent); tests capture them here. */
+  readonly logStream?: { write(line: string): void };
 }
 
 export async function openDatabase(config: Config): Promise<Database> {
@@ -52,6 +54,7 @@ export async function openEventStore(config: Config, db: Database): Promise<Even
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const log = createLogger(config.logLevel, options.logStream);
   const db = await openDatabase(config);
   let store: EventStore | null = null;
   try {
@@ -62,7 +65,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
           onError: (error) => {
-            say(`projector: ${error instanceof Error ? error.message : String(error)}; retrying`);
+            log.error({ err: error }, 'projector batch failed; retrying');
           },
         })
       : null;
@@ -81,6 +84,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           events,
         ),
       loginLimiter: new LoginLimiter(),
+      log,
     };
     projector?.start();
     return {

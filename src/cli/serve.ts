@@ -23,18 +23,17 @@ export async function startServer(
   config: Config,
   options: { logStream?: { write(line: string): void } } = {},
 ): Promise<RunningServer> {
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, options.logStream ? { logStream: options.logStream } : {});
   let app: FastifyInstance | null = null;
   try {
     const bootstrapped = await bootstrap(runtime.services);
     app = await buildApp({
       db: runtime.db,
       store: runtime.store,
-      logLevel: config.logLevel,
+      logger: runtime.services.log,
       services: runtime.services,
       commands: COMMANDS,
       queries: QUERIES,
-      ...(options.logStream ? { logStream: options.logStream } : {}),
     });
     const address = await app.listen({ port: config.port, host: config.host });
     const listening = app;

@@ -2,6 +2,7 @@ import type { Database } from '../adapters/db/database.js';
 import type { EventMetadata, EventStore, Position } from '../adapters/eventstore/port.js';
 import type { PasswordHasher } from '../adapters/crypto/passwords.js';
 import type { TokenService } from '../adapters/crypto/tokens.js';
+import type { Logger } from '../adapters/log.js';
 import type { Principal } from './principal.js';
 import type { LoginLimiter } from './loginLimiter.js';
 
@@ -22,6 +23,7 @@ export interface Services {
   readonly tokens: TokenService;
   readonly consistency: ConsistencyGate;
   readonly loginLimiter: LoginLimiter;
+  readonly log: Logger;
 }
 
 export interface CommandContext {

@@ -11,6 +11,7 @@ import type { CommandContext, QueryContext } from './context.js';
 import { IdempotencyStore, requestHash } from './idempotency.js';
 import type { Principal } from './principal.js';
 import { parseInput } from './validation.js';
+import { watchIsolation } from './isolationWatch.js';
 
 /** SPEC §3: a query waits at most this long for consistentWith. */
 export const CONSISTENCY_WAIT_MAX_MS = 2_000;
@@ -111,6 +112,7 @@ export async function executeCommand(
     }
     return { status, body, replayed: false };
   } catch (error) {
+    await watchIsolation(context.services, principal, command.name, input, error);
     if (idempotency && key !== null) {
       // A refusal is an answer too: replaying it keeps a retry from running the command later.
       if (isLedgerlineError(error) && error.status < 500) {
@@ -148,5 +150,10 @@ export async function runQuery(
       );
     }
   }
-  return query.run(params, { ...context, principal });
+  try {
+    return await query.run(params, { ...context, principal });
+  } catch (error) {
+    await watchIsolation(context.services, principal, query.name, params, error);
+    throw error;
+  }
 }

@@ -61,6 +61,24 @@ describe('login on PGlite', () => {
     expect({ ...unknown.body.error, requestId: null }).toEqual({ ...wrong.body.error, requestId: null });
   });
 
+  it('logs a request for another organization’s object, answered as missing', async () => {
+    const orgA = await organizationWithAdmin('a-admin@isolation.test', 'password of admin a');
+    const orgB = await organizationWithAdmin('b-admin@isolation.test', 'password of admin b');
+    const login = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'a-admin@isolation.test', password: 'password of admin a' },
+    });
+    const foreign = await app.request('GET', `/v1/audit/streams/${orgB}.organization-${orgB}`, {
+      token: login.body.accessToken as string,
+    });
+    expect(foreign.status).toBe(404);
+    const attempts = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry['event'] === 'cross_organization_attempt');
+    expect(attempts).toContainEqual(
+      expect.objectContaining({ callerOrgId: orgA, targetOrgId: orgB, operation: 'audit_read_stream' }),
+    );
+  });
+
   it('never writes a password, a token or an API key into the logs', async () => {
     const password = 'secret password for logs';
     await organizationWithAdmin('logs@login.test', password);

@@ -3,10 +3,9 @@
  * documented at /docs.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AnyCommand, AnyQuery } from '../../commands/catalog.js';
 import type { Services } from '../../commands/context.js';
-import type { LogLevel } from '../../config.js';
 import type { Database } from '../db/database.js';
 import type { EventStore } from '../eventstore/port.js';
 import { registerCommand, registerQuery } from './catalogRoutes.js';
@@ -16,21 +15,11 @@ import { registerOpenApi } from './openapi.js';
 export interface AppDependencies {
   readonly db: Database;
   readonly store: EventStore;
-  readonly logLevel: LogLevel;
+  readonly logger: FastifyBaseLogger;
   readonly services?: Services;
   readonly commands?: readonly AnyCommand[];
   readonly queries?: readonly AnyQuery[];
-  /** Where log lines go (stdout when absent); tests capture them here. */
-  readonly logStream?: { write(line: string): void };
 }
-
-/** Header fields whose values never reach a log line. */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-];
 
 /** Request bodies larger than this are refused before they are parsed. */
 export const BODY_BYTES_MAX = 1024 * 1024;
@@ -40,31 +29,9 @@ export const BODY_BYTES_MAX = 1024 * 1024;
  */
 export const PATH_PARAM_LENGTH_MAX = 1024;
 
-/** Query strings may carry cursors and positions, never secrets; still, log only their names. */
-function redactQuery(url: string): string {
-  const [path = '', query] = url.split('?');
-  if (query === undefined) return path;
-  return `${path}?${query
-    .split('&')
-    .map((pair) => `${pair.split('=')[0] ?? ''}=…`)
-    .join('&')}`;
-}
-
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: deps.logLevel,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      // Log a request's method, URL and id; never its headers or body, where credentials travel.
-      serializers: {
-        req: (request: { method: string; url: string; id: string }) => ({
-          method: request.method,
-          url: redactQuery(request.url),
-          id: request.id,
-        }),
-      },
-      ...(deps.logStream ? { stream: deps.logStream } : {}),
-    },
+    loggerInstance: deps.logger,
     genReqId: () => `req_${randomUUID().replaceAll('-', '')}`,
     requestIdHeader: false,
     bodyLimit: BODY_BYTES_MAX,

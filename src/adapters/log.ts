@@ -1,0 +1,48 @@
+/**
+ * One structured logger (pino, the logger fastify itself uses) shared by the HTTP server and
+ * everything behind it. JSON lines on stdout; credentials are redacted wherever they could
+ * appear, and request bodies are never logged at all.
+ */
+import { pino, type Logger } from 'pino';
+import type { LogLevel } from '../config.js';
+
+export type { Logger };
+
+/** Fields whose values never reach a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.apiKey',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.secret',
+];
+
+/** Query strings may carry cursors and positions, never secrets; still, log only their names. */
+function redactQuery(url: string): string {
+  const [path = '', query] = url.split('?');
+  if (query === undefined) return path;
+  return `${path}?${query
+    .split('&')
+    .map((pair) => `${pair.split('=')[0] ?? ''}=…`)
+    .join('&')}`;
+}
+
+export function createLogger(level: LogLevel, stream?: { write(line: string): void }): Logger {
+  const options = {
+    level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Log a request's method, URL and id; never its headers or body, where credentials travel.
+    serializers: {
+      req: (request: { method: string; url: string; id: string }) => ({
+        method: request.method,
+        url: redactQuery(request.url),
+        id: request.id,
+      }),
+    },
+  };
+  return stream ? pino(options, stream) : pino(options);
+}
