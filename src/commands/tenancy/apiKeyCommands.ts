@@ -1,21 +1,11 @@
 import { z } from 'zod';
 import { issueApiKeyToken } from '../../adapters/crypto/apiKeys.js';
-import { LedgerlineError } from '../../domain/errors.js';
-import { decideOrganization } from '../../domain/tenancy/organization.js';
-import { executeOnStream } from '../aggregate.js';
 import { defineCommand } from '../catalog.js';
-import type { CommandContext } from '../context.js';
-import type { Principal } from '../principal.js';
 import * as s from '../schemas.js';
-import { actorOf, organizationAggregate, organizationStream } from './organizationStream.js';
+import { actorOf, decideOnOrganization } from './organizationStream.js';
 
 /** The token is answered once and replaced by this wherever an answer is kept (idempotency). */
 export const SHOWN_ONCE = '[shown once]';
-
-function caller(context: CommandContext): Principal {
-  if (!context.principal) throw new LedgerlineError('UNAUTHENTICATED', 'Authentication is required.');
-  return context.principal;
-}
 
 export const generateApiKey = defineCommand({
   name: 'generate_api_key',
@@ -41,31 +31,19 @@ export const generateApiKey = defineCommand({
   annotations: { idempotentHint: true },
   rest: { method: 'POST', path: '/v1/api-keys', status: 201 },
   async run(input, context) {
-    const principal = caller(context);
     const keyId = context.services.newId('key');
     const { token, secretHash } = issueApiKeyToken(keyId, input.environment);
     const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt).toISOString();
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(principal.orgId),
-      organizationAggregate,
-      (state) =>
-        decideOrganization(
-          {
-            type: 'GenerateApiKey',
-            actor: actorOf(principal),
-            keyId,
-            name: input.name,
-            scopes: input.scopes,
-            expiresAt,
-            secretHash,
-            environment: input.environment,
-          },
-          state,
-          now,
-        ),
-    );
+    const outcome = await decideOnOrganization(context, (principal) => ({
+      type: 'GenerateApiKey',
+      actor: actorOf(principal),
+      keyId,
+      name: input.name,
+      scopes: input.scopes,
+      expiresAt,
+      secretHash,
+      environment: input.environment,
+    }));
     return { ...outcome, output: { keyId, apiKey: token, scopes: input.scopes, expiresAt } };
   },
 });
@@ -83,14 +61,7 @@ export const revokeApiKey = defineCommand({
   annotations: { destructiveHint: true, idempotentHint: true },
   rest: { method: 'POST', path: '/v1/api-keys/:keyId/revoke' },
   async run(input, context) {
-    const principal = caller(context);
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(principal.orgId),
-      organizationAggregate,
-      (state) => decideOrganization({ type: 'RevokeApiKey', keyId: input.keyId }, state, now),
-    );
+    const outcome = await decideOnOrganization(context, () => ({ type: 'RevokeApiKey', keyId: input.keyId }));
     return { ...outcome, output: { keyId: input.keyId, status: 'revoked' } };
   },
 });
@@ -108,24 +79,12 @@ export const updateApiKeyPermissions = defineCommand({
   annotations: { idempotentHint: true },
   rest: { method: 'PATCH', path: '/v1/api-keys/:keyId' },
   async run(input, context) {
-    const principal = caller(context);
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(principal.orgId),
-      organizationAggregate,
-      (state) =>
-        decideOrganization(
-          {
-            type: 'UpdateApiKeyPermissions',
-            actor: actorOf(principal),
-            keyId: input.keyId,
-            scopes: input.scopes,
-          },
-          state,
-          now,
-        ),
-    );
+    const outcome = await decideOnOrganization(context, (principal) => ({
+      type: 'UpdateApiKeyPermissions',
+      actor: actorOf(principal),
+      keyId: input.keyId,
+      scopes: input.scopes,
+    }));
     return { ...outcome, output: { keyId: input.keyId, scopes: input.scopes } };
   },
 });

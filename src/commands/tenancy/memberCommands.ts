@@ -1,18 +1,8 @@
 import { z } from 'zod';
 import { MEMBER_ROLES } from '../../domain/access.js';
-import { LedgerlineError } from '../../domain/errors.js';
-import { decideOrganization } from '../../domain/tenancy/organization.js';
-import { executeOnStream } from '../aggregate.js';
 import { defineCommand } from '../catalog.js';
-import type { CommandContext } from '../context.js';
-import type { Principal } from '../principal.js';
 import * as s from '../schemas.js';
-import { actorOf, organizationAggregate, organizationStream } from './organizationStream.js';
-
-function caller(context: CommandContext): Principal {
-  if (!context.principal) throw new LedgerlineError('UNAUTHENTICATED', 'Authentication is required.');
-  return context.principal;
-}
+import { actorOf, decideOnOrganization } from './organizationStream.js';
 
 export const createMember = defineCommand({
   name: 'create_member',
@@ -27,23 +17,17 @@ export const createMember = defineCommand({
   annotations: { idempotentHint: true },
   rest: { method: 'POST', path: '/v1/members', status: 201 },
   async run(input, context) {
-    const principal = caller(context);
     const memberId = context.services.newId('usr');
     const passwordHash = await context.services.passwords.hash(input.password);
-    const now = context.now.toISOString();
-    // The platform organization's members are super admins; everywhere else, the role asked for.
-    const role = principal.orgId === 'platform' ? 'super_admin' : input.role;
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(principal.orgId),
-      organizationAggregate,
-      (state) =>
-        decideOrganization(
-          { type: 'CreateMember', memberId, email: input.email, name: input.name, role, passwordHash },
-          state,
-          now,
-        ),
-    );
+    const outcome = await decideOnOrganization(context, (principal) => ({
+      type: 'CreateMember',
+      memberId,
+      email: input.email,
+      name: input.name,
+      // The platform organization's members are super admins; everywhere else, the role asked for.
+      role: principal.orgId === 'platform' ? 'super_admin' : input.role,
+      passwordHash,
+    }));
     return { ...outcome, output: { memberId } };
   },
 });
@@ -61,19 +45,11 @@ export const deactivateMember = defineCommand({
   annotations: { destructiveHint: true, idempotentHint: true },
   rest: { method: 'POST', path: '/v1/members/:memberId/deactivate' },
   async run(input, context) {
-    const principal = caller(context);
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(principal.orgId),
-      organizationAggregate,
-      (state) =>
-        decideOrganization(
-          { type: 'DeactivateMember', actor: actorOf(principal), memberId: input.memberId },
-          state,
-          now,
-        ),
-    );
+    const outcome = await decideOnOrganization(context, (principal) => ({
+      type: 'DeactivateMember',
+      actor: actorOf(principal),
+      memberId: input.memberId,
+    }));
     return { ...outcome, output: { memberId: input.memberId, status: 'deactivated' } };
   },
 });
@@ -91,25 +67,13 @@ export const updateUserProfile = defineCommand({
   annotations: { idempotentHint: true },
   rest: { method: 'PATCH', path: '/v1/members/:memberId/profile' },
   async run(input, context) {
-    const principal = caller(context);
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(principal.orgId),
-      organizationAggregate,
-      (state) =>
-        decideOrganization(
-          {
-            type: 'UpdateProfile',
-            actor: actorOf(principal),
-            memberId: input.memberId,
-            ...(input.name === undefined ? {} : { name: input.name }),
-            ...(input.email === undefined ? {} : { email: input.email }),
-          },
-          state,
-          now,
-        ),
-    );
+    const outcome = await decideOnOrganization(context, (principal) => ({
+      type: 'UpdateProfile',
+      actor: actorOf(principal),
+      memberId: input.memberId,
+      ...(input.name === undefined ? {} : { name: input.name }),
+      ...(input.email === undefined ? {} : { email: input.email }),
+    }));
     return { ...outcome, output: { memberId: input.memberId } };
   },
 });

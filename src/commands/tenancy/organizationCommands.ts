@@ -5,7 +5,12 @@ import { SUPER_ADMIN } from '../../domain/access.js';
 import { defineCommand } from '../catalog.js';
 import { executeOnStream } from '../aggregate.js';
 import * as s from '../schemas.js';
-import { organizationAggregate, organizationStream } from './organizationStream.js';
+import {
+  callerOf,
+  decideOnOrganization,
+  organizationAggregate,
+  organizationStream,
+} from './organizationStream.js';
 
 const settings = z.strictObject({
   defaultCurrency: z
@@ -107,12 +112,10 @@ function platformOrgCommand(
     annotations: { destructiveHint: true, idempotentHint: true },
     rest: { method: 'POST', path },
     async run(input, context) {
-      const now = context.now.toISOString();
-      const outcome = await executeOnStream(
+      const outcome = await decideOnOrganization(
         context,
-        organizationStream(input.orgId),
-        organizationAggregate,
-        (state) => decideOrganization({ type, reason: input.reason }, state, now),
+        () => ({ type, reason: input.reason }),
+        input.orgId,
       );
       return {
         ...outcome,
@@ -150,12 +153,10 @@ export const changeOrganizationPlan = defineCommand({
   annotations: { idempotentHint: true },
   rest: { method: 'POST', path: '/v1/organizations/:orgId/plan' },
   async run(input, context) {
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
+    const outcome = await decideOnOrganization(
       context,
-      organizationStream(input.orgId),
-      organizationAggregate,
-      (state) => decideOrganization({ type: 'ChangePlan', plan: input.plan }, state, now),
+      () => ({ type: 'ChangePlan', plan: input.plan }),
+      input.orgId,
     );
     return { ...outcome, output: { orgId: input.orgId, plan: input.plan } };
   },
@@ -174,14 +175,10 @@ export const updateOrganizationSettings = defineCommand({
   annotations: { idempotentHint: true },
   rest: { method: 'PATCH', path: '/v1/organization/settings' },
   async run(input, context) {
-    const orgId = context.principal?.orgId ?? '';
-    const now = context.now.toISOString();
-    const outcome = await executeOnStream(
-      context,
-      organizationStream(orgId),
-      organizationAggregate,
-      (state) => decideOrganization({ type: 'ChangeSettings', settings: definedSettings(input) }, state, now),
-    );
-    return { ...outcome, output: { orgId } };
+    const outcome = await decideOnOrganization(context, () => ({
+      type: 'ChangeSettings',
+      settings: definedSettings(input),
+    }));
+    return { ...outcome, output: { orgId: callerOf(context).orgId } };
   },
 });

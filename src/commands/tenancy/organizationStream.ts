@@ -1,5 +1,15 @@
+import { LedgerlineError } from '../../domain/errors.js';
 import { streamName } from '../../domain/streamName.js';
-import { organizationDecider, type Actor } from '../../domain/tenancy/organization.js';
+import {
+  decideOrganization,
+  organizationDecider,
+  type Actor,
+  type OrganizationCommand,
+  type OrganizationResult,
+} from '../../domain/tenancy/organization.js';
+import { executeOnStream } from '../aggregate.js';
+import type { CommandOutcome } from '../catalog.js';
+import type { CommandContext } from '../context.js';
 import type { Principal } from '../principal.js';
 
 export const organizationAggregate = organizationDecider;
@@ -15,4 +25,28 @@ export function sessionStream(orgId: string, sessionId: string): string {
 /** The acting member as the organization aggregate sees it. */
 export function actorOf(principal: Principal): Actor {
   return { id: principal.memberId, role: principal.role, scopes: principal.scopes };
+}
+
+/** The caller of a command that needs one (every audience but public). */
+export function callerOf(context: CommandContext): Principal {
+  if (!context.principal) throw new LedgerlineError('UNAUTHENTICATED', 'Authentication is required.');
+  return context.principal;
+}
+
+/**
+ * Decides `command` on an organization's stream (the caller's own unless `orgId` is given, for
+ * platform commands) and appends what it decided.
+ */
+export async function decideOnOrganization(
+  context: CommandContext,
+  command: (principal: Principal) => OrganizationCommand,
+  orgId?: string,
+): Promise<CommandOutcome<OrganizationResult>> {
+  const principal = callerOf(context);
+  const target = orgId ?? principal.orgId;
+  const decided = command(principal);
+  const now = context.now.toISOString();
+  return executeOnStream(context, organizationStream(target), organizationAggregate, (state) =>
+    decideOrganization(decided, state, now),
+  );
 }
