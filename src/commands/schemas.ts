@@ -46,3 +46,18 @@ export function decodeCursor(cursor: string | undefined): string | null {
   if (cursor === undefined) return null;
   return Buffer.from(cursor, 'base64url').toString('utf8');
 }
+
+/**
+ * One page of a list read with `limit + 1` rows: the extra row only says there is more, and
+ * the cursor is the key of the last row shown.
+ */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  keyOf: (item: Item) => string,
+): { items: Item[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit).map(toItem);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null };
+}

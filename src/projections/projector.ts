@@ -95,15 +95,7 @@ export class Projector {
     while (comparePositions(this.position, position) < 0) {
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        this.waiters.add(done);
-      });
+      await this.nextBatchOr(left);
     }
     return true;
   }
@@ -126,17 +118,22 @@ export class Projector {
     while (this.caughtUpRead < target) {
       const left = deadline - Date.now();
       if (left <= 0 || !this.isRunning()) return false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        this.waiters.add(done);
-      });
+      await this.nextBatchOr(left);
     }
     return true;
+  }
+
+  /** Resolves after the next committed batch, or after `ms`. */
+  private nextBatchOr(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
   }
 
   /** A method, because stop() flips the flag while a waiter is suspended. */

@@ -97,11 +97,7 @@ export const listOrganizations = defineQuery({
         ORDER BY org_id LIMIT $2`,
       [after, params.limit + 1],
     );
-    const items = rows.slice(0, params.limit).map(toOrganization);
-    return {
-      items,
-      nextCursor: rows.length > params.limit ? s.encodeCursor(items.at(-1)?.orgId ?? '') : null,
-    };
+    return s.pageOf(rows, params.limit, toOrganization, (item) => item.orgId);
   },
 });
 
@@ -147,11 +143,7 @@ export const listMembers = defineQuery({
         ORDER BY member_id LIMIT $4`,
       [context.principal.orgId, after, params.status ?? null, params.limit + 1],
     );
-    const items = rows.slice(0, params.limit).map(toMember);
-    return {
-      items,
-      nextCursor: rows.length > params.limit ? s.encodeCursor(items.at(-1)?.memberId ?? '') : null,
-    };
+    return s.pageOf(rows, params.limit, toMember, (item) => item.memberId);
   },
 });
 
@@ -206,19 +198,20 @@ export const listApiKeys = defineQuery({
         ORDER BY key_id LIMIT $4`,
       [context.principal.orgId, after, params.status ?? null, params.limit + 1],
     );
-    const items = rows.slice(0, params.limit).map((row) => ({
-      keyId: row.key_id,
-      name: row.name,
-      scopes: row.scopes,
-      expiresAt: row.expires_at?.toISOString() ?? null,
-      createdBy: row.created_by,
-      status: row.status,
-      environment: row.environment,
-      createdAt: row.created_at.toISOString(),
-    }));
-    return {
-      items,
-      nextCursor: rows.length > params.limit ? s.encodeCursor(items.at(-1)?.keyId ?? '') : null,
-    };
+    return s.pageOf(
+      rows,
+      params.limit,
+      (row) => ({
+        keyId: row.key_id,
+        name: row.name,
+        scopes: row.scopes,
+        expiresAt: row.expires_at?.toISOString() ?? null,
+        createdBy: row.created_by,
+        status: row.status,
+        environment: row.environment,
+        createdAt: row.created_at.toISOString(),
+      }),
+      (item) => item.keyId,
+    );
   },
 });
