@@ -14,6 +14,17 @@ export const ERRORS = {
   },
   NOT_FOUND: { status: 404, message: 'No such object.' },
   ALREADY_EXISTS: { status: 409, message: 'An object with this identity already exists.' },
+  ID_REUSED: { status: 409, message: 'This id was already used with a different request.' },
+  ALREADY_REVERSED: { status: 409, message: 'The transfer has already been reversed in full.' },
+  INSUFFICIENT_FUNDS: { status: 422, message: 'The account cannot cover this amount.' },
+  LIMIT_EXCEEDED: { status: 422, message: 'The amount would take the account past its limit.' },
+  ACCOUNT_CLOSED: { status: 422, message: 'The account is closed.' },
+  ASSET_MISMATCH: { status: 422, message: 'The accounts and the amount are not in one asset.' },
+  PENDING_EXPIRED: { status: 409, message: 'The pending transfer has passed its timeout.' },
+  LINKED_EVENT_FAILED: {
+    status: 422,
+    message: 'Another transfer of this linked batch failed, so none was made.',
+  },
   INVALID_STATE: { status: 409, message: 'The object is not in a state that allows this.' },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'This Idempotency-Key was used with a different request.' },
   NOT_YET_CONSISTENT: {
