@@ -16,6 +16,8 @@ import { newId } from '../adapters/ids.js';
 import { createLogger } from '../adapters/log.js';
 import type { Services } from '../commands/context.js';
 import { LoginLimiter } from '../commands/loginLimiter.js';
+import { LedgerBooks } from '../commands/ledger/book.js';
+import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
 import { pollingGate } from '../projections/pollingGate.js';
 import { Projector } from '../projections/projector.js';
 import { PROJECTIONS } from '../projections/registry.js';
@@ -85,6 +87,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         ),
       loginLimiter: new LoginLimiter(),
       log,
+      ledger: new LedgerBooks(events, sqlSnapshotStore(db)),
     };
     projector?.start();
     return {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../adapters/http/app.js';
 import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
+import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
 import { bootstrap } from './admin.js';
 import { say } from './output.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -37,6 +38,7 @@ export async function startServer(
     });
     const address = await app.listen({ port: config.port, host: config.host });
     const listening = app;
+    const sweeper = startExpirySweeper(runtime.services);
     return {
       address,
       runtime,
@@ -44,6 +46,7 @@ export async function startServer(
       bootstrapped,
       async close() {
         await listening.close();
+        await sweeper.stop();
         await runtime.close();
       },
     };

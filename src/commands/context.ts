@@ -4,6 +4,7 @@ import type { PasswordHasher } from '../adapters/crypto/passwords.js';
 import type { TokenService } from '../adapters/crypto/tokens.js';
 import type { Logger } from '../adapters/log.js';
 import type { Principal } from './principal.js';
+import type { LedgerBooks } from './ledger/book.js';
 import type { LoginLimiter } from './loginLimiter.js';
 
 /** Waits for the read models to pass a position (read-your-writes). */
@@ -24,6 +25,7 @@ export interface Services {
   readonly consistency: ConsistencyGate;
   readonly loginLimiter: LoginLimiter;
   readonly log: Logger;
+  readonly ledger: LedgerBooks;
 }
 
 export interface CommandContext {

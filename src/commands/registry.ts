@@ -4,6 +4,22 @@
  */
 import type { AnyCommand, AnyQuery } from './catalog.js';
 import { auditReadStream } from './audit/queries.js';
+import {
+  ledgerChangeLimit,
+  ledgerCloseAccount,
+  ledgerCreateTransfers,
+  ledgerOpenAccount,
+  ledgerPostPending,
+  ledgerReverseTransfer,
+  ledgerVoidPending,
+} from './ledger/commands.js';
+import {
+  ledgerAccountHistory,
+  ledgerGetBalance,
+  ledgerGetTransfer,
+  ledgerListAccounts,
+  ledgerListTransfers,
+} from './ledger/queries.js';
 import { generateApiKey, revokeApiKey, updateApiKeyPermissions } from './tenancy/apiKeyCommands.js';
 import { createMember, deactivateMember, updateUserProfile } from './tenancy/memberCommands.js';
 import {
@@ -37,6 +53,13 @@ export const COMMANDS: readonly AnyCommand[] = [
   authenticateUser,
   refreshToken,
   logout,
+  ledgerOpenAccount,
+  ledgerCloseAccount,
+  ledgerChangeLimit,
+  ledgerCreateTransfers,
+  ledgerPostPending,
+  ledgerVoidPending,
+  ledgerReverseTransfer,
 ];
 
 export const QUERIES: readonly AnyQuery[] = [
@@ -46,4 +69,9 @@ export const QUERIES: readonly AnyQuery[] = [
   getMember,
   listApiKeys,
   auditReadStream,
+  ledgerListAccounts,
+  ledgerGetBalance,
+  ledgerListTransfers,
+  ledgerGetTransfer,
+  ledgerAccountHistory,
 ];

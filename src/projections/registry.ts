@@ -1,5 +1,6 @@
 import type { Projection } from './projection.js';
+import { ledgerProjection } from './ledger/ledgerProjection.js';
 import { tenancyProjection } from './tenancy/tenancyProjection.js';
 
 /** Every read model, projected by one projector. */
-export const PROJECTIONS: readonly Projection[] = [tenancyProjection];
+export const PROJECTIONS: readonly Projection[] = [tenancyProjection, ledgerProjection];

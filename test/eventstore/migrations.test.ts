@@ -62,3 +62,18 @@ describe('schema migrations', () => {
     }
   });
 });
+
+describe('the database adapters', () => {
+  it('count the rows a SELECT returns and the rows a write touches, on PGlite as on pg', async () => {
+    const db = await openPglite();
+    try {
+      await db.exec('CREATE TABLE counted (n int)');
+      expect((await db.query('INSERT INTO counted SELECT generate_series(1, 3)')).rowCount).toBe(3);
+      expect((await db.query('SELECT n FROM counted')).rowCount).toBe(3);
+      expect((await db.query('SELECT n FROM counted WHERE n > 5')).rowCount).toBe(0);
+      expect((await db.query('UPDATE counted SET n = n + 1 WHERE n < 3')).rowCount).toBe(2);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -110,6 +110,10 @@ function clientOf(tx: Transaction): SqlClient {
   };
 }
 
+/**
+ * pg's rowCount counts the rows a SELECT returned or a write touched; PGlite reports 0 affected
+ * rows for a SELECT, so rows returned win.
+ */
 function toResult<Row>(result: { rows: Row[]; affectedRows?: number }): QueryResult<Row> {
-  return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
 }

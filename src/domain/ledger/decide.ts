@@ -384,11 +384,26 @@ function changeLimit(state: LedgerState, command: Extract<LedgerCommand, { type:
     return refuse('INVALID_STATE', `Account ${command.address} has no bound flag, so no limit to change.`);
   }
   let creditLimit: string | null = null;
+  let limitUnits = 0n;
   if (command.creditLimit !== null) {
     const limit = parseAmount(command.creditLimit, found.scale);
     if (isAmountProblem(limit))
       return refuse('VALIDATION_FAILED', `creditLimit: ${limit.reason}`, { field: 'creditLimit' });
     creditLimit = formatAmount(limit, found.scale);
+    limitUnits = limit;
+  }
+  // A lower limit must still cover what the account already uses, pending included: no bounded
+  // account may ever be past its bound (SPEC §4), not even by a change of its limit.
+  const { debitsPosted, creditsPosted, debitsPending, creditsPending } = found.balances;
+  const used = found.flags.debitsMustNotExceedCredits
+    ? debitsPosted + debitsPending - creditsPosted
+    : creditsPosted + creditsPending - debitsPosted;
+  if (used > limitUnits) {
+    return refuse(
+      'LIMIT_EXCEEDED',
+      `Account ${command.address} already uses ${formatAmount(used, found.scale)} of its limit, pending included; the limit cannot go below that.`,
+      { field: 'creditLimit' },
+    );
   }
   return accept([{ type: 'AccountLimitChanged', data: { address: command.address, creditLimit } }], {
     kind: 'account',

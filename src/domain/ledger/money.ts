@@ -9,8 +9,11 @@ import { Decimal } from 'decimal.js';
 export const AMOUNT_MAX = new Decimal('1e20');
 export const SCALE_MAX = 18;
 const ASSET_CODE = /^[A-Z][A-Z0-9]{1,11}$/;
-/** Plain decimal notation only: no sign, no exponent, no spaces, no leading dot. */
-const DECIMAL = /^(0|[1-9]\d{0,20})(\.\d{1,18})?$/;
+/**
+ * Plain decimal notation only: no sign, no exponent, no spaces, no leading dot. The digits are not
+ * bounded here, so an amount that is too large or has too many decimals is refused for that reason.
+ */
+const DECIMAL = /^(0|[1-9]\d*)(\.\d+)?$/;
 
 /** Scales of well-known assets; any other asset names its scale when its first account opens. */
 export const KNOWN_SCALES: Readonly<Record<string, number>> = {
@@ -49,7 +52,8 @@ export function parseAmount(value: unknown, scale: number): bigint | AmountProbl
   if (decimal.decimalPlaces() > scale) {
     return { reason: `has ${decimal.decimalPlaces()} decimals; this asset allows ${scale}` };
   }
-  return BigInt(decimal.times(new Decimal(10).pow(scale)).toFixed(0));
+  // toFixed is exact here (the decimals fit the scale); `times` would round to 20 significant digits.
+  return BigInt(decimal.toFixed(scale).replace('.', ''));
 }
 
 export function isAmountProblem(value: bigint | AmountProblem): value is AmountProblem {

@@ -1,0 +1,254 @@
+/**
+ * The ledger over HTTP, as the README walks through it: open accounts, a two-phase transfer, a
+ * linked batch, a reversal, a point-in-time balance — on PGlite and real PostgreSQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepExpiredPending } from '../../src/commands/ledger/expirySweeper.js';
+import { startTestApp, type Backend, type TestApp } from '../support/app.js';
+import { probePostgres, serviceGate } from '../support/services.js';
+
+const probe = await probePostgres();
+const postgres = serviceGate('ledger API on PostgreSQL', probe);
+const backends: { backend: Backend; available: boolean }[] = [
+  { backend: 'pglite', available: true },
+  { backend: 'postgres', available: postgres },
+];
+
+describe.each(backends)('ledger API on $backend', ({ backend, available }) => {
+  let app: TestApp;
+  let position = '0-0';
+
+  beforeAll(async () => {
+    if (available) app = await startTestApp(backend);
+  });
+  afterAll(async () => {
+    if (available) await app.close();
+  });
+
+  async function command(method: string, path: string, body: unknown, expected = 200) {
+    const answer = await app.request(method, path, { token: app.demoKey, body });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(expected);
+    if (typeof answer.body?.position === 'string') position = answer.body.position;
+    return answer.body;
+  }
+
+  async function read(path: string) {
+    const answer = await app.request(
+      'GET',
+      `${path}${path.includes('?') ? '&' : '?'}consistentWith=${position}`,
+      {
+        token: app.demoKey,
+      },
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    return answer.body;
+  }
+
+  it.skipIf(!available)(
+    'walks through accounts, two-phase, linked batches, reversals and past balances',
+    async () => {
+      await command(
+        'POST',
+        '/v1/ledger/accounts',
+        { address: 'assets:mpesa:float', asset: 'KES', type: 'asset' },
+        201,
+      );
+      await command(
+        'POST',
+        '/v1/ledger/accounts',
+        {
+          address: 'customers:cus_1:wallet',
+          asset: 'KES',
+          type: 'liability',
+          flags: { debitsMustNotExceedCredits: true },
+        },
+        201,
+      );
+      await command(
+        'POST',
+        '/v1/ledger/accounts',
+        { address: 'revenue:fees', asset: 'KES', type: 'revenue' },
+        201,
+      );
+
+      // Money in: a collection credits the customer's wallet.
+      const collected = await command('POST', '/v1/ledger/transfers', {
+        transfers: [
+          {
+            transferId: 'tr_in_1',
+            debitAccount: 'assets:mpesa:float',
+            creditAccount: 'customers:cus_1:wallet',
+            amount: '100.00',
+          },
+        ],
+      });
+      expect(collected.results).toEqual([{ transferId: 'tr_in_1', result: 'created', message: null }]);
+      const afterCollection = position;
+
+      // Two-phase: reserve 60, then post 50 of it.
+      await command('POST', '/v1/ledger/transfers', {
+        transfers: [
+          {
+            transferId: 'tr_hold_1',
+            debitAccount: 'customers:cus_1:wallet',
+            creditAccount: 'assets:mpesa:float',
+            amount: '60.00',
+            code: 'payout',
+            pending: { timeoutSeconds: 3600 },
+          },
+        ],
+      });
+      const held = await read('/v1/ledger/accounts/customers:cus_1:wallet/balance');
+      expect(held.balances).toMatchObject({ posted: '100.00', available: '40.00', debitsPending: '60.00' });
+      // The reservation blocks a second spend of the same funds.
+      const overspend = await command('POST', '/v1/ledger/transfers', {
+        transfers: [
+          {
+            transferId: 'tr_over',
+            debitAccount: 'customers:cus_1:wallet',
+            creditAccount: 'revenue:fees',
+            amount: '50.00',
+            code: 'fee',
+          },
+        ],
+      });
+      expect(overspend.results[0].result).toBe('INSUFFICIENT_FUNDS');
+      await command('POST', '/v1/ledger/transfers/tr_hold_1/post', { amount: '50.00' });
+
+      // A linked batch: a fee and a payout, all or none.
+      const linkedFail = await command('POST', '/v1/ledger/transfers', {
+        linked: true,
+        transfers: [
+          {
+            transferId: 'tr_fee_1',
+            debitAccount: 'customers:cus_1:wallet',
+            creditAccount: 'revenue:fees',
+            amount: '1.00',
+            code: 'fee',
+          },
+          {
+            transferId: 'tr_pay_1',
+            debitAccount: 'customers:cus_1:wallet',
+            creditAccount: 'assets:mpesa:float',
+            amount: '500.00',
+            code: 'payout',
+          },
+        ],
+      });
+      expect(linkedFail.results.map((item: { result: string }) => item.result)).toEqual([
+        'LINKED_EVENT_FAILED',
+        'INSUFFICIENT_FUNDS',
+      ]);
+      expect(linkedFail.created).toBe(0);
+      const linkedOk = await command('POST', '/v1/ledger/transfers', {
+        linked: true,
+        transfers: [
+          {
+            transferId: 'tr_fee_1',
+            debitAccount: 'customers:cus_1:wallet',
+            creditAccount: 'revenue:fees',
+            amount: '1.00',
+            code: 'fee',
+          },
+          {
+            transferId: 'tr_pay_1',
+            debitAccount: 'customers:cus_1:wallet',
+            creditAccount: 'assets:mpesa:float',
+            amount: '9.00',
+            code: 'payout',
+          },
+        ],
+      });
+      expect(linkedOk.created).toBe(2);
+
+      // A reversal of the fee, once.
+      await command('POST', '/v1/ledger/transfers/tr_fee_1/reverse', { reversalId: 'tr_fee_1_rev' }, 201);
+      const again = await app.request('POST', '/v1/ledger/transfers/tr_fee_1/reverse', {
+        token: app.demoKey,
+        body: { reversalId: 'tr_fee_1_rev_2' },
+      });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('ALREADY_REVERSED');
+
+      const wallet = await read('/v1/ledger/accounts/customers:cus_1:wallet/balance');
+      expect(wallet.balances).toEqual({
+        debitsPosted: '60.00',
+        creditsPosted: '101.00',
+        debitsPending: '0.00',
+        creditsPending: '0.00',
+        posted: '41.00',
+        available: '41.00',
+      });
+      const past = await read(`/v1/ledger/accounts/customers:cus_1:wallet/balance?at=${afterCollection}`);
+      expect(past.balances.posted).toBe('100.00');
+
+      const transfers = await read('/v1/ledger/transfers?account=customers:cus_1:wallet&limit=2');
+      expect(transfers.items).toHaveLength(2);
+      expect(transfers.nextCursor).not.toBeNull();
+      const fee = await read('/v1/ledger/transfers/tr_fee_1');
+      expect(fee).toMatchObject({ status: 'posted', amount: '1.00', reversedAmount: '1.00' });
+      const history = await read('/v1/ledger/accounts/customers:cus_1:wallet/history?limit=200');
+      expect(history.items.length).toBeGreaterThanOrEqual(6);
+      const accounts = await read('/v1/ledger/accounts?prefix=customers:');
+      expect(accounts.items.map((item: { address: string }) => item.address)).toEqual([
+        'customers:cus_1:wallet',
+      ]);
+    },
+  );
+
+  it.skipIf(!available)('expires a pending transfer past its timeout and releases what it held', async () => {
+    await command(
+      'POST',
+      '/v1/ledger/accounts',
+      { address: 'assets:bank:main', asset: 'USD', type: 'asset' },
+      201,
+    );
+    await command(
+      'POST',
+      '/v1/ledger/accounts',
+      {
+        address: 'customers:cus_2:wallet',
+        asset: 'USD',
+        type: 'liability',
+        flags: { debitsMustNotExceedCredits: true },
+      },
+      201,
+    );
+    await command('POST', '/v1/ledger/transfers', {
+      transfers: [
+        {
+          transferId: 'usd_in',
+          debitAccount: 'assets:bank:main',
+          creditAccount: 'customers:cus_2:wallet',
+          amount: '20.00',
+        },
+      ],
+    });
+    await command('POST', '/v1/ledger/transfers', {
+      transfers: [
+        {
+          transferId: 'usd_hold',
+          debitAccount: 'customers:cus_2:wallet',
+          creditAccount: 'assets:bank:main',
+          amount: '15.00',
+          pending: { timeoutSeconds: 60 },
+        },
+      ],
+    });
+    await read('/v1/ledger/transfers/usd_hold');
+    const services = app.server.runtime.services;
+    // The sweep as it would run a minute from now.
+    expect(await sweepExpiredPending(services, new Date(Date.now() + 120_000))).toBe(1);
+    expect(await sweepExpiredPending(services, new Date(Date.now() + 120_000))).toBe(0);
+    const head = await services.store.headPosition?.();
+    if (head) position = `${head.commit}-${head.prepare}`;
+    expect((await read('/v1/ledger/transfers/usd_hold')).status).toBe('expired');
+    const wallet = await read('/v1/ledger/accounts/customers:cus_2:wallet/balance');
+    expect(wallet.balances).toMatchObject({ posted: '20.00', available: '20.00', debitsPending: '0.00' });
+    const late = await app.request('POST', '/v1/ledger/transfers/usd_hold/post', {
+      token: app.demoKey,
+      body: {},
+    });
+    expect(late.status).toBe(409);
+  });
+});
