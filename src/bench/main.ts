@@ -8,13 +8,16 @@ import type { Config } from '../config.js';
 import { print, say } from '../cli/output.js';
 import { appendBench, CONCURRENCY } from './appendBench.js';
 import { esdbEmulatorBench } from './esdbBench.js';
+import { ledgerBench, type LedgerBenchResult } from './ledgerBench.js';
 import { formatTable, type Measurement } from './measure.js';
 
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DROP_ATTEMPTS_MAX = 50;
 const DROP_WAIT_MS = 100;
 
-export async function runBench(config: Config): Promise<void> {
+export type BenchPart = 'all' | 'appends' | 'ledger';
+
+export async function runBench(config: Config, part: BenchPart = 'all'): Promise<void> {
   const serverUrl = config.databaseUrl ?? LOCAL_POSTGRES;
   const scratch = `ledgerline_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
@@ -24,12 +27,15 @@ export async function runBench(config: Config): Promise<void> {
   await admin.query(`CREATE DATABASE ${scratch}`);
   try {
     say(`bench: scratch database ${scratch}; each scenario bounded by count and 30 s`);
-    const appends = await appendBench(scratchUrl.toString());
-    print('\nEvent-store appends on PostgreSQL, 16 concurrent writers, same server, same run\n');
-    print(table('single-event appends', appends.single));
-    print('');
-    print(table('100-event appends', appends.batch));
-    await printEsdbEmulatorBench();
+    if (part !== 'ledger') {
+      const appends = await appendBench(scratchUrl.toString());
+      print('\nEvent-store appends on PostgreSQL, 16 concurrent writers, same server, same run\n');
+      print(table('single-event appends', appends.single));
+      print('');
+      print(table('100-event appends', appends.batch));
+      await printEsdbEmulatorBench();
+    }
+    if (part !== 'appends') printLedgerBench(await ledgerBench(scratchUrl.toString()));
   } finally {
     await dropWhenIdle(admin, scratch);
     await admin.end();
@@ -50,6 +56,40 @@ async function printEsdbEmulatorBench(): Promise<void> {
   print(plainTable('single-event appends', [result.single]));
   print('');
   print(plainTable('100-event appends', [result.batch]));
+}
+
+function printLedgerBench(result: LedgerBenchResult): void {
+  const fixed = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+  print(
+    '\nThe ledger end to end: a server in its own process on PostgreSQL, loaded over HTTP, one organization\n',
+  );
+  print(
+    formatTable([
+      ['scenario', 'calls', 'transfers/s', 'p50 ms', 'p99 ms', 'goal'],
+      [
+        result.single.name,
+        String(result.single.operations),
+        fixed(result.single.eventsPerSecond),
+        fixed(result.single.p50Ms, 2),
+        fixed(result.single.p99Ms, 2),
+        '≥ 5,000/s, p99 ≤ 50 ms',
+      ],
+      [
+        result.batch.name,
+        String(result.batch.operations),
+        fixed(result.batch.eventsPerSecond),
+        fixed(result.batch.p50Ms, 2),
+        fixed(result.batch.p99Ms, 2),
+        '≥ 50,000/s',
+      ],
+    ]),
+  );
+  print(
+    `\nprojection lag under the single-transfer load (${result.lag.samples} samples): p50 ${fixed(result.lag.p50Ms, 1)} ms, p99 ${fixed(result.lag.p99Ms, 1)} ms, max ${fixed(result.lag.maxMs, 1)} ms`,
+  );
+  print(
+    `replay (rebuild of the ledger read models): ${result.replay.events.toLocaleString('en')} events in ${fixed(result.replay.seconds, 1)} s = ${fixed(result.replay.eventsPerSecond)} events/s (goal ≥ 100,000/s)`,
+  );
 }
 
 /** Waits for every pool to let go of the scratch database before dropping it. */

@@ -29,7 +29,8 @@ Commands:
                                  Create an organization with its first admin; prints an admin API key
   admin create-key --org <orgId> [--name <n>] [--scopes a,b]
                                  Create an API key for an organization; prints it (shown once)
-  bench                          Measure event-store appends against baselines (needs PostgreSQL)
+  bench [appends|ledger]         Measure appends against baselines, and the ledger end to end
+                                 (needs PostgreSQL; both parts by default)
   help                           Show this text
 
 Configuration comes from the environment; see README.md.`;
@@ -131,7 +132,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return admin(sub, values, config);
     case 'bench': {
       const { runBench } = await import('../bench/main.js');
-      await runBench(config);
+      if (sub !== undefined && sub !== 'appends' && sub !== 'ledger')
+        throw new UsageError(`bench takes appends or ledger, not "${sub}"`);
+      await runBench(config, sub ?? 'all');
       return 0;
     }
     default:

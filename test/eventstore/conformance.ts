@@ -567,7 +567,7 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
           LedgerlineError,
         );
         expect(huge.code).toBe('APPEND_TOO_LARGE');
-        const many = Array.from({ length: 8 }, () => newEvent('X', { blob: 'x'.repeat(200 * 1024) }));
+        const many = Array.from({ length: 24 }, () => newEvent('X', { blob: 'x'.repeat(200 * 1024) }));
         const tooMany = await expectRejects(store.append(stream, many, 'any'), LedgerlineError);
         expect(tooMany.code).toBe('APPEND_TOO_LARGE');
         expect(await store.readStream(stream)).toEqual([]);

@@ -14,10 +14,12 @@ export const APPEND_EVENTS_MAX = 5_000;
 /** One event's data and metadata, canonically encoded, at most this many bytes. */
 export const EVENT_BYTES_MAX = 256 * 1024;
 /**
- * A whole append at most this many bytes: EventStoreDB's default maximum append size, so an
- * append that one adapter takes every adapter takes.
+ * A whole append at most this many bytes of canonical data and metadata: room for a batch of
+ * 1,000 ledger transfers in one atomic append. EventStoreDB's own default MaxAppendSize is
+ * 1 MiB; run it with EVENTSTORE_MAX_APPEND_SIZE=4194304 (deploy/docker-compose.yml does), or
+ * it refuses appends between the two sizes itself (answered as APPEND_TOO_LARGE).
  */
-export const APPEND_BYTES_MAX = 1024 * 1024;
+export const APPEND_BYTES_MAX = 4 * 1024 * 1024;
 export const SCHEMA_VERSION_MAX = 1_000;
 const ID_LENGTH_MAX = 200;
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.]{0,127}$/;

@@ -21,6 +21,12 @@ import type { SnapshotStore } from './snapshots.js';
 export const GROUP_COMMANDS_MAX = 256;
 /** Events in one group append, at most (the store refuses larger appends). */
 export const GROUP_EVENTS_MAX = 2_000;
+/**
+ * Estimated bytes in one group append, at most: under the store's limit (4 MiB) with room for
+ * each event's envelope, which the estimate leaves out.
+ */
+export const GROUP_BYTES_MAX = 2 * 1024 * 1024;
+const ENVELOPE_BYTES_ESTIMATE = 400;
 /** Commands waiting for one book, at most: beyond this a caller is told to slow down. */
 export const BOOK_QUEUE_MAX = 10_000;
 /** Attempts at a group when other writers keep changing the stream. */
@@ -121,6 +127,7 @@ class Book {
     const book = await this.current();
     const decided: { waiting: Waiting; result: LedgerResult | LedgerlineError; events: number }[] = [];
     const events: NewEvent[] = [];
+    let bytes = 0;
     let index = 0;
     for (; index < group.length; index += 1) {
       const waiting = group[index];
@@ -130,7 +137,16 @@ class Book {
         decided.push({ waiting, result: decision.error, events: 0 });
         continue;
       }
-      if (events.length > 0 && events.length + decision.events.length > GROUP_EVENTS_MAX) break;
+      const size = decision.events.reduce(
+        (sum, event) => sum + JSON.stringify(event.data).length + ENVELOPE_BYTES_ESTIMATE,
+        0,
+      );
+      if (
+        events.length > 0 &&
+        (events.length + decision.events.length > GROUP_EVENTS_MAX || bytes + size > GROUP_BYTES_MAX)
+      )
+        break;
+      bytes += size;
       // Apply now, so the next command of the group sees it; undone by a reload on failure.
       for (const event of decision.events) {
         evolveLedger(book.state, event);

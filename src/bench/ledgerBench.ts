@@ -1,0 +1,260 @@
+/**
+ * The ledger end to end: a ledgerline server in its own process on PostgreSQL, loaded over
+ * HTTP from this one — single-transfer commands from 64 clients, the batch endpoint with 1,000
+ * transfers a call — with projection lag sampled meanwhile; then a replay (rebuild) of a
+ * million ledger events into the read models. Bounded in count and time; loopback only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPostgres } from '../adapters/db/postgresDatabase.js';
+import { comparePositions, parsePosition } from '../adapters/eventstore/position.js';
+import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js';
+import type { Position } from '../adapters/eventstore/port.js';
+import { ledgerProjection } from '../projections/ledger/ledgerProjection.js';
+import { rebuildProjections } from '../projections/rebuild.js';
+import { measure, type Measurement } from './measure.js';
+
+export const HTTP_CLIENTS = 64;
+export const SINGLE_TRANSFERS = 30_000;
+export const BATCH_CALLS = 80;
+export const BATCH_CLIENTS = 4;
+export const BATCH_SIZE = 1_000;
+export const REPLAY_EVENTS = 1_000_000;
+/** Rows generated per INSERT while preparing the replay. */
+const REPLAY_INSERT_ROWS = 100_000;
+export const WALLETS = 200;
+const SCENARIO_TIME_MAX_MS = 30_000;
+const SERVER_START_MAX_MS = 60_000;
+const LAG_POLL_MS = 5;
+const LAG_SAMPLE_EVERY = 20;
+const SCHEMA = 'bench_ledger';
+const CLI = new URL('../cli/main.js', import.meta.url).pathname;
+
+export interface LedgerBenchResult {
+  readonly single: Measurement;
+  readonly batch: Measurement;
+  readonly lag: {
+    readonly samples: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly maxMs: number;
+  };
+  readonly replay: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number };
+}
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly key: string;
+  readonly orgId: string;
+}
+
+async function startServer(databaseUrl: string, dataDir: string): Promise<Server> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', dataDir], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      LEDGERLINE_DATABASE_SCHEMA: SCHEMA,
+      LOG_LEVEL: 'warn',
+      LEDGERLINE_PASSWORD_COST: '10',
+      EVENTSTORE_URL: '',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the bench server did not start: ${stderr}`));
+    }, SERVER_START_MAX_MS);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      const demo = /demo organization \((org_[0-9A-Z]+)\) admin API key: (\S+)/.exec(stderr);
+      if (url && demo?.[1] && demo[2]) {
+        clearTimeout(timer);
+        resolve({ child, url, orgId: demo[1], key: demo[2] });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the bench server exited (${String(code)}): ${stderr}`));
+    });
+  });
+}
+
+async function post(
+  server: Server,
+  path: string,
+  body: unknown,
+): Promise<{ position: string | null; created?: number }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as {
+    position?: string | null;
+    created?: number;
+    error?: { message: string };
+  };
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${answer.error?.message ?? ''}`);
+  return {
+    position: answer.position ?? null,
+    ...(answer.created === undefined ? {} : { created: answer.created }),
+  };
+}
+
+function transfer(id: string, wallet: number): object {
+  return {
+    transferId: id,
+    debitAccount: 'assets:bank:float',
+    creditAccount: `customers:cus_${wallet}:wallet`,
+    amount: '1.00',
+    code: 'payment',
+  };
+}
+
+/** Samples how long after its answer a command's position reaches the read models. */
+class LagSampler {
+  private readonly waiting: { position: Position; answeredAt: number }[] = [];
+  private readonly lags: number[] = [];
+  private running = true;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly checkpoint: () => Promise<Position>) {}
+
+  start(): void {
+    this.loop = (async () => {
+      while (this.running || this.waiting.length > 0) {
+        const at = await this.checkpoint();
+        const now = performance.now();
+        for (let i = this.waiting.length - 1; i >= 0; i -= 1) {
+          const sample = this.waiting[i];
+          if (sample && comparePositions(at, sample.position) >= 0) {
+            this.lags.push(now - sample.answeredAt);
+            this.waiting.splice(i, 1);
+          }
+        }
+        if (!this.running && now > this.deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, LAG_POLL_MS));
+      }
+    })();
+  }
+
+  private deadline = Number.POSITIVE_INFINITY;
+
+  sample(position: string): void {
+    this.waiting.push({ position: parsePosition(position), answeredAt: performance.now() });
+  }
+
+  async stop(): Promise<LedgerBenchResult['lag']> {
+    this.running = false;
+    this.deadline = performance.now() + SCENARIO_TIME_MAX_MS;
+    await this.loop;
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    const pick = (q: number): number =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+    return {
+      samples: sorted.length,
+      p50Ms: pick(0.5),
+      p99Ms: pick(0.99),
+      maxMs: sorted.at(-1) ?? Number.NaN,
+    };
+  }
+}
+
+export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-bench-'));
+  const server = await startServer(databaseUrl, dataDir);
+  const db = await openPostgres({ url: databaseUrl, schema: SCHEMA, poolSize: 4 });
+  try {
+    await post(server, '/v1/ledger/accounts', { address: 'assets:bank:float', asset: 'KES', type: 'asset' });
+    for (let wallet = 0; wallet < WALLETS; wallet += 1) {
+      await post(server, '/v1/ledger/accounts', {
+        address: `customers:cus_${wallet}:wallet`,
+        asset: 'KES',
+        type: 'liability',
+      });
+    }
+    const sampler = new LagSampler(async () => {
+      const { rows } = await db.query<{ c: string; p: string }>(
+        `SELECT commit_position::text AS c, prepare_position::text AS p FROM ll_projection_checkpoints
+          ORDER BY commit_position, prepare_position LIMIT 1`,
+      );
+      const row = rows[0];
+      return row ? { commit: BigInt(row.c), prepare: BigInt(row.p) } : { commit: 0n, prepare: 0n };
+    });
+    sampler.start();
+    const single = await measure({
+      name: `single-transfer commands, ${HTTP_CLIENTS} HTTP clients`,
+      total: SINGLE_TRANSFERS,
+      concurrency: HTTP_CLIENTS,
+      eventsPerOperation: 1,
+      timeMaxMs: SCENARIO_TIME_MAX_MS,
+      operation: async (i) => {
+        const answer = await post(server, '/v1/ledger/transfers', {
+          transfers: [transfer(`single_${i}`, i % WALLETS)],
+        });
+        if (answer.created !== 1) throw new Error(`transfer single_${i} was not created`);
+        if (i % LAG_SAMPLE_EVERY === 0 && answer.position) sampler.sample(answer.position);
+      },
+    });
+    const lag = await sampler.stop();
+    const batch = await measure({
+      name: `batch endpoint, ${BATCH_SIZE} transfers a call, ${BATCH_CLIENTS} clients`,
+      total: BATCH_CALLS,
+      concurrency: BATCH_CLIENTS,
+      eventsPerOperation: BATCH_SIZE,
+      timeMaxMs: SCENARIO_TIME_MAX_MS,
+      operation: async (i) => {
+        const transfers = Array.from({ length: BATCH_SIZE }, (_, k) =>
+          transfer(`batch_${i}_${k}`, k % WALLETS),
+        );
+        const answer = await post(server, '/v1/ledger/transfers', { transfers });
+        if (answer.created !== BATCH_SIZE) throw new Error(`batch ${i} created ${String(answer.created)}`);
+      },
+    });
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => server.child.once('exit', resolve));
+    const replay = await replayBench(db, server.orgId);
+    return { single, batch, lag, replay };
+  } finally {
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A million transfer events generated straight into the events table (their hashes are not
+ * chained: the replay does not verify, it projects), then the ledger projection rebuilt.
+ */
+async function replayBench(
+  db: Awaited<ReturnType<typeof openPostgres>>,
+  orgId: string,
+): Promise<LedgerBenchResult['replay']> {
+  const stream = `${orgId}.ledger-replay`;
+  for (let start = 0; start < REPLAY_EVENTS; start += REPLAY_INSERT_ROWS) {
+    await db.query(
+      `INSERT INTO ll_events (transaction_id, global_position, stream_name, stream_revision, event_id, event_type,
+         schema_version, org_id, data, metadata, occurred_at, prev_hash, hash)
+       SELECT pg_current_xact_id(), nextval('ll_events_position_seq'), $1, n, gen_random_uuid(), 'TransferCreated', 1, $2,
+              jsonb_build_object('transferId', 'replay_' || n, 'debitAccount', 'assets:bank:float',
+                'creditAccount', 'customers:cus_' || (n % $5) || ':wallet', 'asset', 'KES', 'amount', '1.00',
+                'code', 'payment', 'metadata', '{}'::jsonb, 'reference', NULL, 'pending', false, 'timeoutAt', NULL,
+                'reversalOf', NULL, 'requestHash', 'replay'),
+              '{"actor":{"kind":"system","id":"bench","role":null},"channel":{"kind":"system","clientName":null,"clientVersion":null},"correlationId":"bench","causationId":"bench","requestId":null,"idempotencyKey":null}'::jsonb,
+              now(), '\\x00', '\\x00'
+         FROM generate_series($3::bigint, $4::bigint) AS n`,
+      [stream, orgId, start, Math.min(start + REPLAY_INSERT_ROWS, REPLAY_EVENTS) - 1, WALLETS],
+    );
+  }
+  const store = new SqlEventStore(db);
+  const started = performance.now();
+  const result = await rebuildProjections(db, store, [ledgerProjection]);
+  const seconds = (performance.now() - started) / 1000;
+  return { events: result.eventsRead, seconds, eventsPerSecond: result.eventsRead / seconds };
+}
