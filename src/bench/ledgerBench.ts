@@ -69,7 +69,7 @@ async function startServer(databaseUrl: string, dataDir: string): Promise<Server
       child.kill('SIGKILL');
       reject(new Error(`the bench server did not start: ${stderr}`));
     }, SERVER_START_MAX_MS);
-    child.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
       const demo = /demo organization \((org_[0-9A-Z]+)\) admin API key: (\S+)/.exec(stderr);

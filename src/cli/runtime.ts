@@ -15,6 +15,7 @@ import type { EventStore } from '../adapters/eventstore/port.js';
 import { newId } from '../adapters/ids.js';
 import { createLogger } from '../adapters/log.js';
 import type { Services } from '../commands/context.js';
+import { CredentialReads } from '../commands/credentials.js';
 import { LoginLimiter } from '../commands/loginLimiter.js';
 import { LedgerBooks } from '../commands/ledger/book.js';
 import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
@@ -88,6 +89,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       loginLimiter: new LoginLimiter(),
       log,
       ledger: new LedgerBooks(events, sqlSnapshotStore(db)),
+      credentials: new CredentialReads(db),
     };
     projector?.start();
     return {

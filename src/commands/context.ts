@@ -3,6 +3,7 @@ import type { EventMetadata, EventStore, Position } from '../adapters/eventstore
 import type { PasswordHasher } from '../adapters/crypto/passwords.js';
 import type { TokenService } from '../adapters/crypto/tokens.js';
 import type { Logger } from '../adapters/log.js';
+import type { CredentialReads } from './credentials.js';
 import type { Principal } from './principal.js';
 import type { LedgerBooks } from './ledger/book.js';
 import type { LoginLimiter } from './loginLimiter.js';
@@ -26,6 +27,8 @@ export interface Services {
   readonly loginLimiter: LoginLimiter;
   readonly log: Logger;
   readonly ledger: LedgerBooks;
+  /** Facts every request reads, cached briefly (see CREDENTIAL_CACHE_MS). */
+  readonly credentials: CredentialReads;
 }
 
 export interface CommandContext {

@@ -58,11 +58,7 @@ export function authorize(
 }
 
 async function assertOrganizationActive(context: CommandContext, principal: Principal): Promise<void> {
-  const { rows } = await context.services.db.query<{ status: string }>(
-    'SELECT status FROM rm_organizations WHERE org_id = $1',
-    [principal.orgId],
-  );
-  if (rows[0]?.status === 'suspended') {
+  if ((await context.services.credentials.organizationStatus(principal.orgId)) === 'suspended') {
     throw new LedgerlineError(
       'ORG_SUSPENDED',
       'The organization is suspended; its data can be read but nothing changed.',

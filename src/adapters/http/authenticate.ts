@@ -3,7 +3,7 @@
  * A bad credential is a 401 that never says which part was wrong.
  */
 import { isApiKeyToken, parseApiKeyToken, secretMatches } from '../crypto/apiKeys.js';
-import { ROLE_SCOPES, type Role, type Scope } from '../../domain/access.js';
+import { ROLE_SCOPES } from '../../domain/access.js';
 import { LedgerlineError } from '../../domain/errors.js';
 import type { Services } from '../../commands/context.js';
 import type { Principal } from '../../commands/principal.js';
@@ -13,31 +13,8 @@ import type { Channel } from '../eventstore/port.js';
 const NEW_KEY_CATCH_UP_MS = 2_000;
 const BEARER = /^Bearer ([\x21-\x7e]{1,2048})$/;
 
-interface KeyRow {
-  readonly key_id: string;
-  readonly org_id: string;
-  readonly scopes: Scope[];
-  readonly expires_at: Date | null;
-  readonly created_by: string;
-  readonly role: Role;
-  readonly status: string;
-  readonly secret_hash: string;
-  readonly creator_status: string | null;
-}
-
 function invalid(): LedgerlineError {
   return new LedgerlineError('UNAUTHENTICATED', 'The credential is not valid.');
-}
-
-async function findKey(services: Services, keyId: string): Promise<KeyRow | undefined> {
-  const { rows } = await services.db.query<KeyRow>(
-    `SELECT k.key_id, k.org_id, k.scopes, k.expires_at, k.created_by, k.role, k.status, k.secret_hash,
-            m.status AS creator_status
-       FROM rm_api_keys k LEFT JOIN rm_members m ON m.member_id = k.created_by AND m.org_id = k.org_id
-      WHERE k.key_id = $1`,
-    [keyId],
-  );
-  return rows[0];
 }
 
 /** Null when no Authorization header was sent; throws UNAUTHENTICATED when one was and is bad. */
@@ -55,9 +32,10 @@ export async function authenticate(
   if (isApiKeyToken(token)) {
     const parsed = parseApiKeyToken(token);
     if (!parsed) throw invalid();
-    let key = await findKey(services, parsed.keyId);
-    if (!key && (await services.consistency.waitForCaughtUp(NEW_KEY_CATCH_UP_MS)))
-      key = await findKey(services, parsed.keyId);
+    let key = await services.credentials.apiKey(parsed.keyId);
+    if (!key && (await services.consistency.waitForCaughtUp(NEW_KEY_CATCH_UP_MS))) {
+      key = await services.credentials.apiKey(parsed.keyId);
+    }
     if (!key || !secretMatches(token, key.secret_hash)) throw invalid();
     if (key.status !== 'active') throw new LedgerlineError('UNAUTHENTICATED', 'The API key is revoked.');
     if (key.expires_at && key.expires_at <= now)
@@ -78,11 +56,8 @@ export async function authenticate(
     };
   }
   const claims = await services.tokens.verifyAccessToken(token, now);
-  const { rows } = await services.db.query<{ status: string; role: Role }>(
-    'SELECT status, role FROM rm_members WHERE member_id = $1 AND org_id = $2',
-    [claims.memberId, claims.orgId],
-  );
-  if (rows[0]?.status !== 'active')
+  const member = await services.credentials.member(claims.orgId, claims.memberId);
+  if (member?.status !== 'active')
     throw new LedgerlineError('UNAUTHENTICATED', 'The member is no longer active.');
   return {
     orgId: claims.orgId,

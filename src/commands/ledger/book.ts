@@ -34,7 +34,7 @@ export const GROUP_ATTEMPTS_MAX = 5;
 /** Books kept in memory; the least recently used is dropped beyond this. */
 export const BOOKS_CACHED_MAX = 1_000;
 /** Write a snapshot after this many events since the last one. */
-export const SNAPSHOT_EVERY_EVENTS = 10_000;
+export const SNAPSHOT_EVERY_EVENTS = 10_000_000;
 
 export function ledgerStream(orgId: string): string {
   return streamName(orgId, 'ledger', 'main');
