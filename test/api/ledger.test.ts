@@ -3,7 +3,9 @@
  * linked batch, a reversal, a point-in-time balance — on PGlite and real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerBooks, ledgerStream } from '../../src/commands/ledger/book.js';
 import { sweepExpiredPending } from '../../src/commands/ledger/expirySweeper.js';
+import { deserializeLedger, serializeLedger, sqlSnapshotStore } from '../../src/commands/ledger/snapshots.js';
 import { startTestApp, type Backend, type TestApp } from '../support/app.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
@@ -251,4 +253,80 @@ describe.each(backends)('ledger API on $backend', ({ backend, available }) => {
     });
     expect(late.status).toBe(409);
   });
+
+  it.skipIf(!available)('refuses every bad amount with a clear reason, and writes nothing', async () => {
+    await command(
+      'POST',
+      '/v1/ledger/accounts',
+      { address: 'assets:amounts:a', asset: 'KES', type: 'asset' },
+      201,
+    );
+    await command(
+      'POST',
+      '/v1/ledger/accounts',
+      { address: 'assets:amounts:b', asset: 'KES', type: 'asset' },
+      201,
+    );
+    const before = await app.server.runtime.store.countEvents?.();
+    const send = (amount: unknown) =>
+      app.request('POST', '/v1/ledger/transfers', {
+        token: app.demoKey,
+        rawBody: `{"transfers":[{"transferId":"bad","debitAccount":"assets:amounts:a","creditAccount":"assets:amounts:b","amount":${typeof amount === 'string' ? amount : JSON.stringify(amount)}}]}`,
+        headers: { 'content-type': 'application/json' },
+      });
+    const refusedAtTheDoor = [
+      '"0"',
+      '"-1"',
+      '"1e3"',
+      '"NaN"',
+      '"Infinity"',
+      '" 12.50"',
+      '"12.50 "',
+      '"1,000.00"',
+      '12.5',
+      '9007199254740993',
+      '"0x10"',
+      '""',
+    ];
+    for (const amount of refusedAtTheDoor) {
+      const answer = await send(amount);
+      expect(answer.status, amount).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+      expect(answer.body.error.message).toMatch(/^transfers\[0\]\.amount: /);
+    }
+    // Decimals beyond the asset's scale, and more than 10^20: the asset decides, per transfer.
+    for (const [amount, reason] of [
+      ['"0.001"', /has 3 decimals; this asset allows 2/],
+      [`"1${'0'.repeat(30)}"`, /at most 10\^20/],
+    ] as const) {
+      const answer = await send(amount);
+      expect(answer.status).toBe(200);
+      expect(answer.body.results[0]).toMatchObject({ result: 'VALIDATION_FAILED' });
+      expect(answer.body.results[0].message).toMatch(reason);
+    }
+    expect(await app.server.runtime.store.countEvents?.()).toBe(before);
+  });
+
+  it.skipIf(!available)(
+    'keeps the same book whether loaded from the events, a snapshot, or both',
+    async () => {
+      const runtime = app.server.runtime;
+      const live = await runtime.services.ledger.state(app.demoOrgId);
+      const copy = deserializeLedger(JSON.parse(JSON.stringify(serializeLedger(live))) as never);
+      expect(copy).toEqual(live);
+      const snapshots = sqlSnapshotStore(runtime.db);
+      const replayed = await new LedgerBooks(runtime.store, snapshots).state(app.demoOrgId);
+      expect(replayed).toEqual(live);
+      await snapshots.save(ledgerStream(app.demoOrgId), BigInt(live.eventsApplied - 1), null, live);
+      await command(
+        'POST',
+        '/v1/ledger/accounts',
+        { address: 'assets:after:snapshot', asset: 'KES', type: 'asset' },
+        201,
+      );
+      const fromSnapshot = await new LedgerBooks(runtime.store, snapshots).state(app.demoOrgId);
+      expect(fromSnapshot).toEqual(await runtime.services.ledger.state(app.demoOrgId));
+      expect(fromSnapshot.accounts.has('assets:after:snapshot')).toBe(true);
+    },
+  );
 });

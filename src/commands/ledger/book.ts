@@ -29,8 +29,16 @@ export const GROUP_BYTES_MAX = 2 * 1024 * 1024;
 const ENVELOPE_BYTES_ESTIMATE = 400;
 /** Commands waiting for one book, at most: beyond this a caller is told to slow down. */
 export const BOOK_QUEUE_MAX = 10_000;
-/** Attempts at a group when other writers keep changing the stream. */
-export const GROUP_ATTEMPTS_MAX = 5;
+/** Groups sent to the store and not yet answered, per book. */
+export const GROUPS_IN_FLIGHT_MAX = 4;
+/**
+ * Attempts at a group when other writers (another node's book) keep changing the stream; a
+ * conflict after the last answers CONCURRENCY_CONFLICT (safe to retry: transfer ids make it
+ * idempotent). Between attempts a writer backs off, with jitter, so two contenders take turns.
+ */
+export const GROUP_ATTEMPTS_MAX = 20;
+const CONFLICT_BACKOFF_MS = 2;
+const CONFLICT_BACKOFF_MAX_MS = 100;
 /** Books kept in memory; the least recently used is dropped beyond this. */
 export const BOOKS_CACHED_MAX = 1_000;
 /** Write a snapshot after this many events since the last one. */
@@ -62,10 +70,24 @@ interface Loaded {
   eventsSinceSnapshot: number;
 }
 
+/** A group decided and sent, waiting for its append to answer. */
+interface Flight {
+  readonly decided: readonly { waiting: Waiting; result: LedgerResult | LedgerlineError; events: number }[];
+  /** The revision before this group's events (null: the stream was empty). */
+  readonly base: bigint | null;
+  readonly events: number;
+  outcome: { ok: true; position: Position | null } | { ok: false; error: unknown } | null;
+  attempts: number;
+}
+
 class Book {
   private loaded: Loaded | null = null;
-  private readonly queue: Waiting[] = [];
-  private running = false;
+  private readonly queue: (Waiting & { attempts?: number })[] = [];
+  /** Groups appended and not yet answered, oldest first. */
+  private readonly flights: Flight[] = [];
+  private pumping = false;
+  /** A group failed: no new group is decided until every flight has answered. */
+  private recovering = false;
 
   constructor(
     private readonly stream: string,
@@ -83,7 +105,7 @@ class Book {
       return;
     }
     this.queue.push(waiting);
-    if (!this.running) void this.drain();
+    this.pump();
   }
 
   /** The current state, loading it when needed (for reads that want the writer's view). */
@@ -92,40 +114,58 @@ class Book {
     return this.loaded;
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        const group = this.queue.splice(0, GROUP_COMMANDS_MAX);
-        await this.run(group);
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private async run(group: Waiting[]): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const leftover = await this.decideAndAppend(group);
-        // Commands that did not fit this append go back to the front, in order.
-        if (leftover.length > 0) this.queue.unshift(...leftover);
-        return;
-      } catch (error) {
-        // The cached state may hold events that were never stored: forget it.
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    void this.launch()
+      .catch((error: unknown) => {
+        // Loading failed: everyone waiting hears it; the next command tries again.
         this.loaded = null;
-        if (!(error instanceof ConcurrencyError) || attempt >= GROUP_ATTEMPTS_MAX) {
-          for (const waiting of group) waiting.reject(error);
-          return;
-        }
+        for (const waiting of this.queue.splice(0)) waiting.reject(error);
+      })
+      .finally(() => {
+        this.pumping = false;
+        if (this.queue.length > 0 && this.flights.length < GROUPS_IN_FLIGHT_MAX && !this.recovering)
+          this.pump();
+      });
+  }
+
+  /**
+   * Decides groups and sends their appends without waiting for the one before to answer: each
+   * append names the revision the one before it will leave, and the store's stream lock lines
+   * them up, so several commits share the database's flushes.
+   */
+  private async launch(): Promise<void> {
+    while (this.queue.length > 0 && this.flights.length < GROUPS_IN_FLIGHT_MAX && !this.recovering) {
+      const book = await this.current();
+      const group = this.queue.splice(0, GROUP_COMMANDS_MAX);
+      const { flight, events } = this.decide(book, group);
+      this.flights.push(flight);
+      if (flight.events === 0) {
+        flight.outcome = { ok: true, position: book.position };
+        this.answer();
+        continue;
       }
+      this.store.append(this.stream, events, flight.base ?? 'no_stream').then(
+        (appended) => {
+          flight.outcome = { ok: true, position: appended.position };
+          this.answer();
+        },
+        (error: unknown) => {
+          flight.outcome = { ok: false, error };
+          this.recovering = true;
+          this.answer();
+        },
+      );
     }
   }
 
-  /** Decides as many of `group` as fit one append; answers the ones left for the next. */
-  private async decideAndAppend(group: Waiting[]): Promise<Waiting[]> {
-    const book = await this.current();
-    const decided: { waiting: Waiting; result: LedgerResult | LedgerlineError; events: number }[] = [];
+  /** Decides as many of `group` as fit one append against the (speculative) state. */
+  private decide(
+    book: Loaded,
+    group: (Waiting & { attempts?: number })[],
+  ): { flight: Flight; events: NewEvent[] } {
+    const decided: Flight['decided'][number][] = [];
     const events: NewEvent[] = [];
     let bytes = 0;
     let index = 0;
@@ -147,7 +187,7 @@ class Book {
       )
         break;
       bytes += size;
-      // Apply now, so the next command of the group sees it; undone by a reload on failure.
+      // Applied now, so the next command sees it; a failure drops this state and reloads.
       for (const event of decision.events) {
         evolveLedger(book.state, event);
         events.push({
@@ -159,35 +199,70 @@ class Book {
       }
       decided.push({ waiting, result: decision.result, events: decision.events.length });
     }
-    let revision = book.revision;
-    let position = book.position;
+    // What did not fit goes back to the front of the queue, in order.
+    this.queue.unshift(...group.slice(index));
+    const base = book.revision;
     if (events.length > 0) {
-      const appended = await this.store.append(this.stream, events, book.revision ?? 'no_stream');
-      const base = book.revision ?? -1n;
-      book.revision = appended.nextExpectedRevision;
-      book.position = appended.position;
+      book.revision = (base ?? -1n) + BigInt(events.length);
       book.eventsSinceSnapshot += events.length;
-      revision = base;
-      position = appended.position;
     }
-    let counted = revision ?? -1n;
-    for (const { waiting, result, events: count } of decided) {
-      if (result instanceof LedgerlineError) {
-        waiting.reject(result);
+    const attempts = Math.max(0, ...group.slice(0, index).map((waiting) => waiting.attempts ?? 0));
+    return { flight: { decided, base, events: events.length, outcome: null, attempts }, events };
+  }
+
+  /** Answers the flights that are done, oldest first; after a failure, recovers once all are. */
+  private answer(): void {
+    while (this.flights[0]?.outcome) {
+      const flight = this.flights.shift();
+      if (!flight?.outcome) break;
+      if (flight.outcome.ok) {
+        const position = flight.outcome.position;
+        if (this.loaded && position && flight.events > 0) this.loaded.position = position;
+        let revision = flight.base ?? -1n;
+        for (const { waiting, result, events } of flight.decided) {
+          if (result instanceof LedgerlineError) {
+            waiting.reject(result);
+            continue;
+          }
+          revision += BigInt(events);
+          waiting.resolve({ result, revision: revision < 0n ? null : revision, position });
+        }
         continue;
       }
-      counted += BigInt(count);
-      waiting.resolve({
-        result,
-        revision: counted < 0n ? null : counted,
-        position: count > 0 ? position : book.position,
-      });
+      const error = flight.outcome.error;
+      const retry = error instanceof ConcurrencyError && flight.attempts + 1 < GROUP_ATTEMPTS_MAX;
+      if (retry) {
+        // Decided again on a fresh load, ahead of everything that came later.
+        const again = flight.decided.map(({ waiting }) => ({ ...waiting, attempts: flight.attempts + 1 }));
+        this.retries.push(...again);
+      } else {
+        for (const { waiting } of flight.decided) waiting.reject(error);
+      }
     }
-    if (book.eventsSinceSnapshot >= SNAPSHOT_EVERY_EVENTS && book.revision !== null) {
-      book.eventsSinceSnapshot = 0;
-      await this.snapshots.save(this.stream, book.revision, book.position, book.state).catch(() => undefined);
+    if (this.recovering && this.flights.length === 0) {
+      this.loaded = null;
+      const again = this.retries.splice(0);
+      this.queue.unshift(...again);
+      const attempt = Math.max(0, ...again.map((waiting) => waiting.attempts));
+      const backoff =
+        Math.min(CONFLICT_BACKOFF_MS * 2 ** attempt, CONFLICT_BACKOFF_MAX_MS) * (0.5 + Math.random());
+      setTimeout(() => {
+        this.recovering = false;
+        this.pump();
+      }, backoff);
+      return;
     }
-    return group.slice(index);
+    if (this.loaded && this.flights.length === 0) void this.maybeSnapshot(this.loaded);
+    if (this.queue.length > 0) this.pump();
+  }
+
+  private readonly retries: (Waiting & { attempts: number })[] = [];
+
+  private async maybeSnapshot(book: Loaded): Promise<void> {
+    if (book.eventsSinceSnapshot < SNAPSHOT_EVERY_EVENTS || book.revision === null) return;
+    book.eventsSinceSnapshot = 0;
+    // A cache: failing to write one costs load time later, nothing else.
+    await this.snapshots.save(this.stream, book.revision, book.position, book.state).catch(() => undefined);
   }
 
   private async load(): Promise<Loaded> {

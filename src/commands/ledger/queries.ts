@@ -151,15 +151,16 @@ export const ledgerGetBalance = defineQuery({
   rest: { path: '/v1/ledger/accounts/:address/balance' },
   async run(params, context) {
     const orgId = context.principal.orgId;
+    // A malformed `at` is a 400 whether or not the account exists.
+    const at = params.at === undefined ? null : parseAt(params.at);
     const { rows } = await context.services.db.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM rm_ledger_accounts WHERE org_id = $1 AND address = $2`,
       [orgId, params.address],
     );
     const row = rows[0];
     if (!row) throw new LedgerlineError('NOT_FOUND', `No account ${params.address}.`);
-    if (params.at === undefined)
+    if (at === null || params.at === undefined)
       return { address: row.address, asset: row.asset, at: null, balances: toAccount(row).balances };
-    const at = parseAt(params.at);
     const bound =
       at.kind === 'time'
         ? { sql: 'occurred_at <= $3::timestamptz', args: [at.value] }
@@ -270,7 +271,8 @@ export const ledgerListTransfers = defineQuery({
   rest: { path: '/v1/ledger/transfers' },
   async run(params, context) {
     const after = s.decodeCursor(params.cursor);
-    const match = after === null ? null : /^(\d+)-(\d+) (.+)$/.exec(after);
+    // The key is "<position>/<transferId>": a cursor holds printable characters only, never a space.
+    const match = after === null ? null : /^(\d+)-(\d+)\/(.+)$/.exec(after);
     if (after !== null && !match) throw new ValidationError('cursor', 'is not a cursor this list gave');
     const { rows } = await context.services.db.query<TransferRow>(
       `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers
@@ -290,7 +292,7 @@ export const ledgerListTransfers = defineQuery({
         params.limit + 1,
       ],
     );
-    return s.pageOf(rows, params.limit, toTransfer, (item) => `${item.position} ${item.transferId}`);
+    return s.pageOf(rows, params.limit, toTransfer, (item) => `${item.position}/${item.transferId}`);
   },
 });
 
@@ -335,6 +337,7 @@ export const ledgerAccountHistory = defineQuery({
   result: s.page(
     z.object({
       position: z.string(),
+      seq: z.number().int(),
       transferId: z.string(),
       side: z.string(),
       phase: z.string(),
@@ -348,14 +351,15 @@ export const ledgerAccountHistory = defineQuery({
   rest: { path: '/v1/ledger/accounts/:address/history' },
   async run(params, context) {
     const orgId = context.principal.orgId;
+    // A malformed cursor is a 400 whether or not the account exists.
+    const after = s.decodeCursor(params.cursor);
+    const match = after === null ? null : /^(\d+)-(\d+)-(\d+)$/.exec(after);
+    if (after !== null && !match) throw new ValidationError('cursor', 'is not a cursor this list gave');
     const exists = await context.services.db.query(
       'SELECT 1 FROM rm_ledger_accounts WHERE org_id = $1 AND address = $2',
       [orgId, params.address],
     );
     if (exists.rowCount === 0) throw new LedgerlineError('NOT_FOUND', `No account ${params.address}.`);
-    const after = s.decodeCursor(params.cursor);
-    const match = after === null ? null : /^(\d+)-(\d+)-(\d+)$/.exec(after);
-    if (after !== null && !match) throw new ValidationError('cursor', 'is not a cursor this list gave');
     const { rows } = await context.services.db.query<PostingRow>(
       `SELECT commit_position::text || '-' || prepare_position::text AS position, seq, transfer_id, side, phase,
               amount::text, occurred_at

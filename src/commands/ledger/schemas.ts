@@ -9,10 +9,12 @@ const ADDRESS = /^[a-z][a-z0-9_]{0,63}(:[A-Za-z0-9_.@-]{1,64}){1,7}$/;
 
 export const amount = z
   .string({ error: AMOUNT_MESSAGE })
+  .max(64, 'is too long for an amount')
   .regex(
-    /^(0|[1-9]\d{0,20})(\.\d{1,18})?$/,
+    /^(0|[1-9]\d*)(\.\d+)?$/,
     'must be a plain positive decimal such as "12.50" (no sign, exponent or spaces)',
-  );
+  )
+  .refine((value) => /[1-9]/.test(value), 'must be greater than zero');
 
 export const address = z.string().max(200).regex(ADDRESS, 'must be a colon path such as assets:cash:main');
 export const ownAddress = address.refine(

@@ -34,6 +34,8 @@ export interface BatchRunner<Result> {
 export class AppendBatcher<Result> {
   private readonly queue: BatchItem<Result>[] = [];
   private inFlight = 0;
+  /** Streams written by a batch in flight, with how many of its appends. */
+  private readonly busy = new Map<string, number>();
 
   constructor(private readonly runner: BatchRunner<Result>) {}
 
@@ -55,21 +57,41 @@ export class AppendBatcher<Result> {
   private pump(): void {
     while (this.inFlight < BATCHES_IN_FLIGHT_MAX && this.queue.length > 0) {
       const batch = this.takeBatch();
+      if (batch.length === 0) return;
       this.inFlight += 1;
+      for (const item of batch) this.busy.set(item.stream, (this.busy.get(item.stream) ?? 0) + 1);
       void this.send(batch).finally(() => {
         this.inFlight -= 1;
+        for (const item of batch) {
+          const left = (this.busy.get(item.stream) ?? 1) - 1;
+          if (left === 0) this.busy.delete(item.stream);
+          else this.busy.set(item.stream, left);
+        }
         this.pump();
       });
     }
   }
 
+  /**
+   * The next batch: appends in arrival order, but none for a stream that a batch in flight
+   * already writes. Two transactions for one stream would race for its lock in either order,
+   * so a writer that sends its next append before the last one answered (the ledger's books
+   * do) would see conflicts; held back, its appends go together in the next batch, in order.
+   */
   private takeBatch(): BatchItem<Result>[] {
     const batch: BatchItem<Result>[] = [];
+    const held = new Set<string>();
     let bytes = 0;
-    while (batch.length < BATCH_APPENDS_MAX) {
-      const next = this.queue[0];
-      if (!next || (batch.length > 0 && bytes + next.payload.length > BATCH_BYTES_MAX)) break;
-      this.queue.shift();
+    for (let i = 0; i < this.queue.length && batch.length < BATCH_APPENDS_MAX;) {
+      const next = this.queue[i];
+      if (!next) break;
+      if (this.busy.has(next.stream) || held.has(next.stream)) {
+        held.add(next.stream);
+        i += 1;
+        continue;
+      }
+      if (batch.length > 0 && bytes + next.payload.length > BATCH_BYTES_MAX) break;
+      this.queue.splice(i, 1);
       batch.push(next);
       bytes += next.payload.length;
     }
