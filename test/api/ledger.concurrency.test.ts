@@ -95,7 +95,7 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
     expect(
       answers.filter((answer) => answer.status !== 200).map((answer) => JSON.stringify(answer.body)),
     ).toEqual([]);
-    const results = answers.map((answer) => answer.body.results[0].result as string);
+    const results = answers.map((answer) => answer.body.results[0].result);
     expect(results.filter((result) => result === 'created')).toHaveLength(AFFORDABLE);
     expect(results.filter((result) => result === 'INSUFFICIENT_FUNDS')).toHaveLength(PAYOUTS - AFFORDABLE);
 
@@ -109,7 +109,7 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
     const created = new Set(
       answers
         .filter((answer) => answer.body.results[0].result === 'created')
-        .map((answer) => answer.body.results[0].transferId as string),
+        .map((answer) => answer.body.results[0].transferId),
     );
     expect(new Set([...state.transfers.keys()].filter((id) => id.startsWith('payout_')))).toEqual(created);
 
