@@ -209,6 +209,9 @@ export class Projector {
     const expected = new Map(this.checkpoints);
     let applied = 0;
     await this.db.transaction(async (tx) => {
+      // Read models are rebuilt from the events, and the checkpoint commits with them: a commit
+      // lost in a crash is simply projected again, so this transaction need not wait for fsync.
+      await tx.query('SET LOCAL synchronous_commit = off');
       await this.lockAndCompare(tx, expected);
       for (const projection of this.projections) {
         const after = expected.get(projection.name) ?? START;

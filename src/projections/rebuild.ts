@@ -10,6 +10,9 @@ import { LedgerlineError } from '../domain/errors.js';
 import type { Projection } from './projection.js';
 import { Projector } from './projector.js';
 
+/** Events per transaction while rebuilding: larger than live batches, since nobody waits on lag. */
+export const REBUILD_BATCH_MAX = 4_000;
+
 export interface RebuildProgress {
   readonly eventsRead: number;
   readonly position: Position;
@@ -42,6 +45,7 @@ export async function rebuildProjections(
   });
   let eventsRead = 0;
   const projector = new Projector(db, store, projections, {
+    batchMax: REBUILD_BATCH_MAX,
     onBatch: (events, position) => {
       eventsRead += events;
       onProgress({ eventsRead, position });
