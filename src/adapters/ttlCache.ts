@@ -36,6 +36,10 @@ export class TtlCache<Value> {
     this.entries.delete(key);
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** Reads through: the cached value, or `load`'s (cached unless undefined). */
   async through(key: string, load: () => Promise<Value | undefined>): Promise<Value | undefined> {
     const cached = this.get(key);

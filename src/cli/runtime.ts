@@ -65,10 +65,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     store = await openEventStore(config, db);
     const events = store;
     const runProjector = options.startProjector ?? config.projector === 'in-process';
+    const credentials = new CredentialReads(db);
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
           onError: (error) => {
             log.error({ err: error }, 'projector batch failed; retrying');
+          },
+          onCommitted: (committed) => {
+            credentials.forget(committed);
           },
         })
       : null;
@@ -89,7 +93,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       loginLimiter: new LoginLimiter(),
       log,
       ledger: new LedgerBooks(events, sqlSnapshotStore(db)),
-      credentials: new CredentialReads(db),
+      credentials,
     };
     projector?.start();
     return {

@@ -1,11 +1,14 @@
 /**
  * What authentication and authorization read on every request — an API key's row, a member's
  * status, an organization's status — cached for CREDENTIAL_CACHE_MS so a request costs no
- * database round trip for them. The price is freshness: revoking a key, deactivating a member
- * or suspending an organization takes effect within that time (plus projection lag).
+ * database round trip for them. Freshness is kept by `forget`: the projector in this process
+ * hands it every committed batch, and an entry whose row changed is dropped at once. Another
+ * node's cache still holds its entry up to CREDENTIAL_CACHE_MS — that is the price, on several
+ * nodes, of revoking a key, deactivating a member or suspending an organization.
  */
 import type { Role, Scope } from '../domain/access.js';
 import { TtlCache } from '../adapters/ttlCache.js';
+import type { RecordedEvent } from '../adapters/eventstore/port.js';
 import type { Database } from '../adapters/db/database.js';
 
 export const CREDENTIAL_CACHE_MS = 1_000;
@@ -65,5 +68,30 @@ export class CredentialReads {
       );
       return rows[0]?.status;
     });
+  }
+
+  /** Drops what committed events changed; called after each projected batch. */
+  forget(events: readonly RecordedEvent[]): void {
+    for (const event of events) {
+      const data = event.data as { keyId?: unknown; memberId?: unknown };
+      switch (event.type) {
+        case 'ApiKeyRevoked':
+        case 'ApiKeyPermissionsUpdated':
+          if (typeof data.keyId === 'string') this.keys.delete(data.keyId);
+          break;
+        case 'MemberDeactivated':
+        case 'MemberProfileUpdated':
+          if (typeof data.memberId === 'string') this.members.delete(`${event.orgId}/${data.memberId}`);
+          // A key's row carries its creator's status: drop them all (deactivations are rare).
+          if (event.type === 'MemberDeactivated') this.keys.clear();
+          break;
+        case 'OrganizationSuspended':
+        case 'OrganizationReactivated':
+          this.organizations.delete(event.orgId);
+          break;
+        default:
+          break;
+      }
+    }
   }
 }

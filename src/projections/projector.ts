@@ -24,6 +24,8 @@ export interface ProjectorOptions {
   readonly onError?: (error: unknown) => void;
   /** Told after every committed batch (progress bars). */
   readonly onBatch?: (events: number, position: Position) => void;
+  /** Handed every committed batch's events (caches that must forget what changed). */
+  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
 }
 
 interface CheckpointRow {
@@ -226,6 +228,7 @@ export class Projector {
     });
     for (const projection of this.projections) this.checkpoints.set(projection.name, next);
     this.options.onBatch?.(page.events.length, next);
+    this.options.onCommitted?.(page.events);
     if (page.isEnd) this.caughtUp(read);
     else for (const wake of [...this.waiters]) wake();
     return { applied, isEnd: page.isEnd };

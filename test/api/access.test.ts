@@ -12,6 +12,7 @@ import { MEMBER_ROLES, ROLE_SCOPES, type MemberRole, type Scope } from '../../sr
 import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 type Definition = AnyCommand | AnyQuery;
@@ -19,6 +20,14 @@ type Definition = AnyCommand | AnyQuery;
 const PASSWORD = 'correct horse battery staple';
 const ALL_ROLES = MEMBER_ROLES;
 const OPERATORS = ['viewer', 'user', 'manager', 'org_admin'] as const;
+/** SPEC §1: a user operates (payments, trades): moving money on the ledger. */
+const MOVE_MONEY: readonly MemberRole[] = ['user', 'manager', 'org_admin'];
+/**
+ * SPEC §1: a manager also approves and reverses. Reversals, and shaping the chart of accounts
+ * (opening and closing accounts, their credit limits — what bounds every payment), are the
+ * manager's and above.
+ */
+const MANAGE_LEDGER: readonly MemberRole[] = ['manager', 'org_admin'];
 
 /**
  * SPEC §1, operation by operation: the member roles that may run it on their own organization.
@@ -39,13 +48,37 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   revoke_api_key: ['org_admin'],
   update_api_key_permissions: ['org_admin'],
   logout: ALL_ROLES,
+  // ledger commands (ledger:write: never the auditor, who reads but never commands)
+  ledger_open_account: MANAGE_LEDGER,
+  ledger_close_account: MANAGE_LEDGER,
+  ledger_change_limit: MANAGE_LEDGER,
+  ledger_reverse_transfer: MANAGE_LEDGER,
+  ledger_create_transfers: MOVE_MONEY,
+  ledger_post_pending: MOVE_MONEY,
+  ledger_void_pending: MOVE_MONEY,
   // queries
   get_organization: ALL_ROLES,
   list_members: ALL_ROLES,
   get_member: ALL_ROLES,
   list_api_keys: ['org_admin', 'auditor'],
   audit_read_stream: ['org_admin', 'auditor'],
+  // ledger reads (ledger:read): every role reads the books, the auditor included
+  ledger_list_accounts: ALL_ROLES,
+  ledger_get_balance: ALL_ROLES,
+  ledger_list_transfers: ALL_ROLES,
+  ledger_get_transfer: ALL_ROLES,
+  ledger_account_history: ALL_ROLES,
 };
+
+/** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
+const LEDGER_SCOPE: Readonly<Record<string, Scope>> = Object.fromEntries(
+  Object.keys(ALLOWED)
+    .filter((name) => name.startsWith('ledger_'))
+    .map((name) => [
+      name,
+      /^ledger_(list|get|account_history)/.test(name) ? ('ledger:read' as const) : ('ledger:write' as const),
+    ]),
+);
 
 /**
  * Cells where the code disagrees with ALLOWED. Each runs as `it.fails`: it starts failing loudly
@@ -99,6 +132,8 @@ interface Call {
   readonly input?: Record<string, unknown>;
   /** Another credential than the caller's (logout ends a session of its own). */
   readonly token?: string;
+  /** More to check of an allowed call's answer than its status (a 200 can still refuse inside). */
+  readonly verify?: (response: TestResponse) => void;
 }
 
 function routeOf(definition: Definition, call: Call): { method: string; path: string; body?: unknown } {
@@ -126,6 +161,21 @@ const BACKENDS: readonly { backend: Backend; run: boolean }[] = [
 describe('the expectation table', () => {
   it('names exactly the organization operations of the catalogs', () => {
     expect(ORGANIZATION_OPS.map((definition) => definition.name).sort()).toEqual(Object.keys(ALLOWED).sort());
+  });
+
+  it('allows a ledger operation only to roles whose scopes (ROLE_SCOPES) hold its scope', () => {
+    // A cross-check of the table against SPEC §1's scopes, not against the code's authorize:
+    // a role may be refused what its scopes hold (rank), never allowed what they do not.
+    expect(Object.keys(LEDGER_SCOPE).length).toBe(12);
+    for (const [name, scope] of Object.entries(LEDGER_SCOPE)) {
+      for (const role of ALLOWED[name] ?? []) {
+        expect(ROLE_SCOPES[role], `${role} may run ${name}, so holds ${scope}`).toContain(scope);
+      }
+      // The auditor holds ledger:read and nothing that writes.
+      expect(ALLOWED[name]?.includes('auditor'), name).toBe(scope === 'ledger:read');
+    }
+    expect(ROLE_SCOPES.auditor).not.toContain('ledger:write');
+    expect(ROLE_SCOPES.viewer).not.toContain('ledger:write');
   });
 
   it('knows the platform and public operations of the catalogs', () => {
@@ -268,7 +318,75 @@ for (const { backend, run } of BACKENDS) {
       get_member: (caller) => Promise.resolve({ params: { memberId: caller.memberId } }),
       list_api_keys: () => Promise.resolve({}),
       audit_read_stream: () => Promise.resolve({ params: { stream: orgStream } }),
+      // The ledger: what a call needs is made by the admin first, fresh for each call.
+      ledger_open_account: () =>
+        Promise.resolve({ input: { address: ledgerAddress('opened'), asset: 'KES', type: 'asset' } }),
+      ledger_close_account: async () => {
+        const address = ledgerAddress('to-close');
+        await openAccount(app, admin.token, address);
+        return { params: { address } };
+      },
+      ledger_change_limit: async () => {
+        const address = ledgerAddress('limited');
+        await openAccount(app, admin.token, address, {
+          type: 'liability',
+          flags: { debitsMustNotExceedCredits: true },
+        });
+        return { params: { address }, input: { creditLimit: '250.00' } };
+      },
+      ledger_create_transfers: () =>
+        Promise.resolve({
+          input: {
+            transfers: [
+              { transferId: unique('tr'), debitAccount: FLOAT, creditAccount: WALLET, amount: '1.00' },
+            ],
+          },
+          verify: (response) => {
+            expect((response.body as { created: number }).created, describeResponse(response)).toBe(1);
+          },
+        }),
+      ledger_post_pending: async () => {
+        const transferId = await adminTransfer(true);
+        return { params: { transferId }, input: { amount: '0.50' } };
+      },
+      ledger_void_pending: async () => {
+        const transferId = await adminTransfer(true);
+        return { params: { transferId } };
+      },
+      ledger_reverse_transfer: async () => {
+        const transferId = await adminTransfer(false);
+        return { params: { transferId }, input: { reversalId: unique('rev') } };
+      },
+      ledger_list_accounts: () => Promise.resolve({ input: { limit: 200 } }),
+      ledger_get_balance: () => Promise.resolve({ params: { address: WALLET } }),
+      ledger_list_transfers: () => Promise.resolve({ input: { account: WALLET } }),
+      ledger_get_transfer: async () => ({ params: { transferId: await adminTransfer(false) } }),
+      ledger_account_history: () => Promise.resolve({ params: { address: WALLET } }),
     };
+
+    /** The two accounts every transfer of the matrix moves between (unbounded: never short). */
+    const FLOAT = 'assets:access:float';
+    const WALLET = 'customers:access:wallet';
+
+    function ledgerAddress(label: string): string {
+      return `assets:access:${unique(label)}`;
+    }
+
+    /** A transfer the admin makes (pending or posted), read-your-writes settled; its id. */
+    async function adminTransfer(pending: boolean): Promise<string> {
+      const transferId = unique(pending ? 'pending' : 'posted');
+      const written = await createTransfers(app, admin.token, [
+        {
+          transferId,
+          debitAccount: FLOAT,
+          creditAccount: WALLET,
+          amount: '2.00',
+          ...(pending ? { pending: { timeoutSeconds: 3600 } } : {}),
+        },
+      ]);
+      await settle(written.position);
+      return transferId;
+    }
 
     /** Platform operations aimed at the caller's own organization. */
     const PLATFORM_CALLS: Readonly<Record<string, () => Call>> = {
@@ -290,6 +408,9 @@ for (const { backend, run } of BACKENDS) {
         const session = await login(member.email);
         members.set(role, { token: session.accessToken, memberId: member.memberId, email: member.email });
       }
+      await openAccount(app, admin.token, FLOAT);
+      const wallet = await openAccount(app, admin.token, WALLET, { type: 'liability' });
+      await settle(wallet.position);
     });
 
     afterAll(async () => {
@@ -323,6 +444,7 @@ for (const { backend, run } of BACKENDS) {
             if (allowed) {
               expect(response.status, describeResponse(response)).toBeGreaterThanOrEqual(200);
               expect(response.status, describeResponse(response)).toBeLessThan(300);
+              call.verify?.(response);
             } else {
               expect(response.status, describeResponse(response)).toBe(403);
               expect(errorOf(response).code).toBe('FORBIDDEN');
@@ -644,11 +766,31 @@ for (const { backend, run } of BACKENDS) {
         suspended = await createOrganization('Soon Suspended');
         const key = await createKey(suspended.token, [
           'ledger:read',
+          'ledger:write',
           'audit:read',
           'keys:write',
           'members:write',
         ]);
         keyToken = key.apiKey;
+        // Its books before the suspension, to be read after it.
+        await openAccount(app, suspended.token, SUSPENDED_FLOAT);
+        await openAccount(app, suspended.token, SUSPENDED_WALLET, { type: 'liability' });
+        await openAccount(app, suspended.token, 'assets:suspended:empty');
+        await createTransfers(app, suspended.token, [
+          {
+            transferId: 'suspended-in',
+            debitAccount: SUSPENDED_FLOAT,
+            creditAccount: SUSPENDED_WALLET,
+            amount: '9.00',
+          },
+          {
+            transferId: 'suspended-hold',
+            debitAccount: SUSPENDED_FLOAT,
+            creditAccount: SUSPENDED_WALLET,
+            amount: '1.00',
+            pending: { timeoutSeconds: 3600 },
+          },
+        ]);
         const done = await app.request('POST', `/v1/organizations/${suspended.orgId}/suspend`, {
           token: app.adminKey,
           body: { reason: 'unpaid invoices' },
@@ -661,6 +803,9 @@ for (const { backend, run } of BACKENDS) {
         );
         expect((status.body as { status: string }).status).toBe('suspended');
       });
+
+      const SUSPENDED_FLOAT = 'assets:suspended:float';
+      const SUSPENDED_WALLET = 'customers:suspended:wallet';
 
       const SUSPENDED_FIXTURES: Readonly<Record<string, () => Promise<Call>>> = {
         update_organization_settings: () => Promise.resolve({ input: { defaultCurrency: 'USD' } }),
@@ -685,6 +830,35 @@ for (const { backend, run } of BACKENDS) {
           Promise.resolve({
             params: { keyId: 'key_00000000000000000000000000' },
             input: { scopes: ['ledger:read'] },
+          }),
+        // Every ledger command, each one that would succeed (alone) were the organization active.
+        ledger_open_account: () =>
+          Promise.resolve({ input: { address: 'assets:suspended:new', asset: 'KES', type: 'asset' } }),
+        ledger_close_account: () => Promise.resolve({ params: { address: 'assets:suspended:empty' } }),
+        ledger_change_limit: () =>
+          Promise.resolve({
+            params: { address: 'customers:suspended:wallet' },
+            input: { creditLimit: null },
+          }),
+        ledger_create_transfers: () =>
+          Promise.resolve({
+            input: {
+              transfers: [
+                {
+                  transferId: unique('late-transfer'),
+                  debitAccount: 'assets:suspended:float',
+                  creditAccount: 'customers:suspended:wallet',
+                  amount: '1.00',
+                },
+              ],
+            },
+          }),
+        ledger_post_pending: () => Promise.resolve({ params: { transferId: 'suspended-hold' } }),
+        ledger_void_pending: () => Promise.resolve({ params: { transferId: 'suspended-hold' } }),
+        ledger_reverse_transfer: () =>
+          Promise.resolve({
+            params: { transferId: 'suspended-in' },
+            input: { reversalId: unique('late-rev') },
           }),
       };
 
@@ -715,6 +889,11 @@ for (const { backend, run } of BACKENDS) {
           ['get_member', `/v1/members/${suspended.memberId}`],
           ['list_api_keys', '/v1/api-keys'],
           ['audit_read_stream', `/v1/audit/streams/${suspended.orgId}.organization-${suspended.orgId}`],
+          ['ledger_list_accounts', '/v1/ledger/accounts'],
+          ['ledger_get_balance', `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/balance`],
+          ['ledger_list_transfers', '/v1/ledger/transfers'],
+          ['ledger_get_transfer', '/v1/ledger/transfers/suspended-in'],
+          ['ledger_account_history', `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/history`],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')
@@ -727,6 +906,16 @@ for (const { backend, run } of BACKENDS) {
             expect(response.status, `${name}: ${describeResponse(response)}`).toBe(200);
           }
         }
+        // Not vacuous: the books read are the ones written before the suspension.
+        const balance = await app.request(
+          'GET',
+          `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/balance`,
+          { token: keyToken },
+        );
+        expect((balance.body as { balances: Record<string, string> }).balances).toMatchObject({
+          posted: '9.00',
+          creditsPending: '1.00',
+        });
       });
 
       it('still lets its members log in, to read', async () => {

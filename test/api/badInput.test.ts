@@ -10,6 +10,7 @@ import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { ERRORS } from '../../src/domain/errors.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const probe = await probePostgres();
@@ -38,6 +39,20 @@ interface Fixture {
 const ID_TAIL = '01J9ZZZZZZZZZZZZZZZZZZZZZZ';
 const LOOKS_LIKE = { memberId: `usr_${ID_TAIL}`, keyId: `key_${ID_TAIL}` } as const;
 const ID_PREFIX: Record<string, string> = { orgId: 'org_', memberId: 'usr_', keyId: 'key_' };
+
+/**
+ * The demo organization's ledger as the suite sets it up before its first case: fixtures name
+ * these real objects, so that a case the schema lets through reaches the decision it tests.
+ */
+const LEDGER = {
+  float: 'assets:bad_input:float',
+  /** A bounded liability (cannot be overdrawn) in KES, scale 2. */
+  wallet: 'customers:bad_input:wallet',
+  /** Pending (one hour) from the float to the wallet: 5.00. */
+  pending: 'bad-input-pending',
+  /** Posted from the float to the wallet: 10.00. */
+  posted: 'bad-input-posted',
+} as const;
 
 /** One valid input per command. A command added to the catalog without one fails below. */
 const FIXTURES: Record<string, (context: Context) => Fixture> = {
@@ -89,7 +104,192 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
   }),
   refresh_token: () => ({ params: {}, body: { refreshToken: 'rt_not_a_real_one' } }),
   logout: () => ({ params: {}, body: {} }),
+  ledger_open_account: () => ({
+    params: {},
+    body: {
+      address: 'customers:bad_input:new',
+      asset: 'KES',
+      scale: 2,
+      type: 'liability',
+      flags: { debitsMustNotExceedCredits: true, creditsMustNotExceedDebits: false },
+      creditLimit: '100.00',
+      metadata: { purpose: 'bad input' },
+    },
+  }),
+  ledger_close_account: () => ({ params: { address: LEDGER.float }, body: {} }),
+  ledger_change_limit: () => ({ params: { address: LEDGER.wallet }, body: { creditLimit: '50.00' } }),
+  ledger_create_transfers: () => ({
+    params: {},
+    body: {
+      transfers: [
+        {
+          transferId: 'bad-input-new',
+          debitAccount: LEDGER.float,
+          creditAccount: LEDGER.wallet,
+          amount: '1.00',
+          asset: 'KES',
+          code: 'payment',
+          metadata: { purpose: 'bad input' },
+          reference: 'ref-bad-input',
+          pending: { timeoutSeconds: 60 },
+        },
+      ],
+      linked: false,
+    },
+  }),
+  ledger_post_pending: () => ({ params: { transferId: LEDGER.pending }, body: { amount: '2.50' } }),
+  ledger_void_pending: () => ({ params: { transferId: LEDGER.pending }, body: {} }),
+  ledger_reverse_transfer: () => ({
+    params: { transferId: LEDGER.posted },
+    body: {
+      reversalId: 'bad-input-reversal',
+      amount: '2.50',
+      code: 'refund',
+      metadata: { why: 'bad input' },
+    },
+  }),
 };
+
+/**
+ * Input the schema cannot judge, refused by the decision (SPEC §4: an amount with more decimals
+ * than its asset's scale is rejected, never rounded; at most 10^20): still a 400 naming the
+ * field, nothing written. Each edit breaks one thing of the command's valid fixture.
+ */
+const DECIDED_CASES: Record<
+  string,
+  readonly { title: string; edit: (body: JsonObject) => JsonObject; field: string }[]
+> = {
+  ledger_open_account: [
+    {
+      title: 'creditLimit: more decimals than the asset has',
+      edit: (body) => ({ ...body, creditLimit: '1.001' }),
+      field: 'creditLimit',
+    },
+    {
+      title: 'creditLimit: more than 10^20',
+      edit: (body) => ({ ...body, creditLimit: `1${'0'.repeat(21)}` }),
+      field: 'creditLimit',
+    },
+    {
+      title: 'creditLimit: on an account with no bound to extend',
+      edit: (body) => ({ ...body, flags: {} }),
+      field: 'creditLimit',
+    },
+    {
+      title: 'flags: both bounds at once',
+      edit: (body) => ({
+        ...body,
+        flags: { debitsMustNotExceedCredits: true, creditsMustNotExceedDebits: true },
+      }),
+      field: 'flags',
+    },
+    {
+      title: 'scale: a new asset without its scale',
+      edit: ({ scale: _scale, ...body }) => ({ ...body, asset: 'NEWASSET' }),
+      field: 'scale',
+    },
+  ],
+  ledger_change_limit: [
+    {
+      title: 'creditLimit: more decimals than the asset has',
+      edit: () => ({ creditLimit: '1.001' }),
+      field: 'creditLimit',
+    },
+    {
+      title: 'creditLimit: more than 10^20',
+      edit: () => ({ creditLimit: `1${'0'.repeat(21)}` }),
+      field: 'creditLimit',
+    },
+  ],
+  ledger_post_pending: [
+    {
+      title: 'amount: more decimals than the asset has',
+      edit: () => ({ amount: '1.001' }),
+      field: 'amount',
+    },
+    { title: 'amount: more than is pending', edit: () => ({ amount: '5.01' }), field: 'amount' },
+  ],
+  ledger_reverse_transfer: [
+    {
+      title: 'amount: more decimals than the asset has',
+      edit: (body) => ({ ...body, amount: '1.001' }),
+      field: 'amount',
+    },
+    {
+      title: 'amount: more than was posted',
+      edit: (body) => ({ ...body, amount: '10.01' }),
+      field: 'amount',
+    },
+  ],
+};
+
+/** Fields that hold an amount (SPEC §4: positive, bounded, never a number). */
+const AMOUNT_FIELDS: readonly string[] = ['amount', 'creditLimit'];
+
+/** Strings that break a pattern; a case is made of each one the property's own pattern refuses. */
+const PATTERN_BREAKERS: readonly string[] = [
+  '',
+  ' ',
+  '-1',
+  '+1',
+  '1e3',
+  ' 12.50',
+  '12.50 ',
+  '1,000.00',
+  '1.',
+  '.5',
+  '01',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '١٢٣',
+  'a b',
+  `a'"b`,
+  'lower',
+  'UPPER',
+  'Mixed:Case',
+  'a/b',
+  'a::b',
+  'tränsfer',
+  'x'.repeat(129),
+];
+
+/** Malformed values for a path parameter, by its name. Every one is refused by the catalog. */
+function malformedPathValues(name: string, kind: 'command' | 'query'): [string, string][] {
+  const common: [string, string][] = [
+    ['300 characters', 'y'.repeat(300)],
+    ['spaces and quotes', `a b'"c`],
+  ];
+  if (name === 'address') {
+    return [
+      ['no colon', 'assets'],
+      ['an upper-case root', 'Assets:cash'],
+      ['an empty segment', 'assets::cash'],
+      ['a trailing colon', 'assets:cash:'],
+      ['nine segments', 'a:b:c:d:e:f:g:h:i'],
+      ['a segment of 65 characters', `assets:${'s'.repeat(65)}`],
+      ['a slash', 'assets:a/b'],
+      // The world is the unbounded outside: it is never opened, closed or limited by command.
+      ...(kind === 'command' ? ([['a world account', 'world:KES']] as [string, string][]) : []),
+      ...common,
+    ];
+  }
+  if (name === 'transferId') {
+    return [
+      ['129 characters', 't'.repeat(129)],
+      ['a slash', 'a/b'],
+      ['a comma', 'a,b'],
+      ['a non-ASCII letter', 'tränsfer'],
+      ...common,
+    ];
+  }
+  return [
+    ['not an id', 'nope'],
+    ['lower-case id', `${ID_PREFIX[name] ?? ''}${ID_TAIL.toLowerCase()}`],
+    ['an id of another kind', name === 'memberId' ? LOOKS_LIKE.keyId : LOOKS_LIKE.memberId],
+    ...common,
+  ];
+}
 
 /** A stand-in context for generating the cases before any app runs. */
 const SAMPLE_CONTEXT: Context = { demoOrgId: `org_${ID_TAIL}` };
@@ -150,19 +350,32 @@ function clone(body: JsonObject): JsonObject {
   return structuredClone(body);
 }
 
-/** Sets (or with `undefined`, deletes) a dotted path in a copy of the body. */
-function withValue(body: JsonObject, path: readonly string[], value: Json | undefined): JsonObject {
+/** A place in a body: property names, and indices into arrays. */
+type JsonPath = readonly (string | number)[];
+
+/** A path as the API names a field: `transfers[0].amount`. */
+function fieldName(path: JsonPath): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${part}`))
+    .join('');
+}
+
+/** Sets (or with `undefined`, deletes) a path in a copy of the body. */
+function withValue(body: JsonObject, path: JsonPath, value: Json | undefined): JsonObject {
   const copy = clone(body);
-  let target: JsonObject = copy;
+  let target: JsonObject | Json[] = copy;
   for (const part of path.slice(0, -1)) {
-    const next = target[part];
-    if (next === null || typeof next !== 'object' || Array.isArray(next))
+    const next: Json | undefined = Array.isArray(target) ? target[Number(part)] : target[String(part)];
+    if (next === null || next === undefined || typeof next !== 'object')
       throw new Error(`no object at ${part}`);
     target = next;
   }
   const last = path.at(-1) ?? '';
-  if (value === undefined) Reflect.deleteProperty(target, last);
-  else target[last] = value;
+  if (Array.isArray(target)) {
+    if (value === undefined) target.splice(Number(last), 1);
+    else target[Number(last)] = value;
+  } else if (value === undefined) Reflect.deleteProperty(target, String(last));
+  else target[String(last)] = value;
   return copy;
 }
 
@@ -195,15 +408,20 @@ interface CommandCase {
   readonly field?: string;
   /** The merged input the case sends, so the test can show the catalog refuses it too. */
   readonly input?: (context: Context) => unknown;
+  /** For a case the decision refuses: the input, which the catalog's schema accepts. */
+  readonly decided?: (context: Context) => unknown;
 }
 
-/** Walks a body schema: every (nested) property, its path and schema, and whether it is required. */
+/**
+ * Walks a body schema: every (nested) property, its path and schema, and whether it is required —
+ * into nested objects, and into the first item of an array of objects (`transfers[0].amount`).
+ */
 function walk(
   schema: JsonSchema,
   sample: JsonObject,
-  prefix: readonly string[] = [],
-): { path: string[]; schema: JsonSchema; required: boolean }[] {
-  const out: { path: string[]; schema: JsonSchema; required: boolean }[] = [];
+  prefix: JsonPath = [],
+): { path: JsonPath; schema: JsonSchema; required: boolean }[] {
+  const out: { path: JsonPath; schema: JsonSchema; required: boolean }[] = [];
   const required = requiredOf(schema);
   for (const [name, property] of Object.entries(propertiesOf(schema))) {
     const path = [...prefix, name];
@@ -211,6 +429,87 @@ function walk(
     const nested = sample[name];
     if (nested !== null && typeof nested === 'object' && !Array.isArray(nested) && property['properties']) {
       out.push(...walk(property, nested, path));
+    }
+    const items = property['items'] as JsonSchema | undefined;
+    const first = Array.isArray(nested) ? nested[0] : undefined;
+    if (first !== null && typeof first === 'object' && !Array.isArray(first) && items?.['properties']) {
+      out.push(...walk(items, first, [...path, 0]));
+    }
+  }
+  return out;
+}
+
+/** The value at a path of the sample, if any. */
+function valueAt(sample: JsonObject, path: JsonPath): Json | undefined {
+  let value: Json | undefined = sample;
+  for (const part of path) {
+    if (value === null || value === undefined || typeof value !== 'object') return undefined;
+    value = Array.isArray(value) ? value[Number(part)] : value[String(part)];
+  }
+  return value;
+}
+
+/** The string branch of a property's schema (a nullable string is anyOf string | null). */
+function stringBranch(schema: JsonSchema): JsonSchema | null {
+  if (schema['type'] === 'string') return schema;
+  const branches = (schema['anyOf'] ?? schema['oneOf']) as JsonSchema[] | undefined;
+  return branches?.find((branch) => branch['type'] === 'string') ?? null;
+}
+
+function numberBranch(schema: JsonSchema): JsonSchema | null {
+  if (schema['type'] === 'integer' || schema['type'] === 'number') return schema;
+  const branches = (schema['anyOf'] ?? schema['oneOf']) as JsonSchema[] | undefined;
+  return branches?.find((branch) => branch['type'] === 'integer' || branch['type'] === 'number') ?? null;
+}
+
+/** Values a property's own constraints refuse (pattern, length, bounds, enum, item counts). */
+function outOfBounds(schema: JsonSchema, sampleValue: Json | undefined): { what: string; value: Json }[] {
+  const out: { what: string; value: Json }[] = [];
+  const text = stringBranch(schema);
+  if (text) {
+    const pattern = typeof text['pattern'] === 'string' ? new RegExp(text['pattern'], 'u') : null;
+    const maxLength = typeof text['maxLength'] === 'number' ? text['maxLength'] : Infinity;
+    const minLength = typeof text['minLength'] === 'number' ? text['minLength'] : 0;
+    if (pattern) {
+      for (const value of PATTERN_BREAKERS) {
+        if (pattern.test(value) || value.length > maxLength) continue;
+        out.push({
+          what: `${JSON.stringify(value.length > 20 ? `${value.slice(0, 12)}…` : value)} (not its pattern)`,
+          value,
+        });
+      }
+    }
+    if (minLength > 0 && !(pattern && !pattern.test(''))) out.push({ what: 'empty', value: '' });
+    if (Number.isFinite(maxLength)) {
+      // Over the bound by one, made of the sample's own characters where it has some.
+      const base = typeof sampleValue === 'string' && sampleValue.length > 0 ? sampleValue : 'x';
+      const long = base.repeat(Math.ceil((maxLength + 1) / base.length)).slice(0, maxLength + 1);
+      out.push({ what: `${maxLength + 1} characters`, value: long });
+    }
+    if (Array.isArray(text['enum'])) out.push({ what: 'not one of its values', value: 'bogus' });
+  }
+  const number = numberBranch(schema);
+  if (number) {
+    if (typeof number['minimum'] === 'number')
+      out.push({ what: 'below its minimum', value: number['minimum'] - 1 });
+    if (typeof number['maximum'] === 'number')
+      out.push({ what: 'above its maximum', value: number['maximum'] + 1 });
+    if (number['type'] === 'integer') out.push({ what: 'not a whole number', value: 1.5 });
+  }
+  if (schema['type'] === 'array' && Array.isArray(sampleValue)) {
+    if (typeof schema['minItems'] === 'number' && schema['minItems'] > 0)
+      out.push({ what: 'empty', value: [] });
+    const maxItems = schema['maxItems'];
+    if (typeof maxItems === 'number' && sampleValue.length > 0) {
+      const item = sampleValue[0] ?? null;
+      out.push({
+        what: `${maxItems + 1} items`,
+        value: Array.from({ length: maxItems + 1 }, (_unused, i) =>
+          item !== null && typeof item === 'object' && !Array.isArray(item) && 'transferId' in item
+            ? { ...item, transferId: `bulk-${i}` }
+            : item,
+        ),
+      });
     }
   }
   return out;
@@ -262,7 +561,7 @@ function commandCases(command: AnyCommand): CommandCase[] {
   };
 
   for (const { path, schema, required } of walk(bodySchema, sample)) {
-    const dotted = path.join('.');
+    const dotted = fieldName(path);
     const allowed = jsonTypes(schema);
     if (allowed) {
       for (const [type, value] of Object.entries(WRONG_VALUES) as [JsonType, Json][]) {
@@ -277,8 +576,25 @@ function commandCases(command: AnyCommand): CommandCase[] {
       }
     }
     if (required) bodyCase(`${dotted}: missing`, (body) => withValue(body, path, undefined), dotted);
-    const nested = path.length === 1 ? sample[path[0] ?? ''] : undefined;
-    if (nested !== null && typeof nested === 'object' && !Array.isArray(nested)) {
+    for (const { what, value } of outOfBounds(schema, valueAt(sample, path))) {
+      bodyCase(`${dotted}: ${what}`, (body) => withValue(body, path, value), dotted);
+    }
+    if (AMOUNT_FIELDS.includes(String(path.at(-1)))) {
+      // SPEC §4: amounts are positive. Zero matches the pattern of a decimal, and is refused still.
+      for (const zero of ['0', '0.00', '0.000000']) {
+        bodyCase(`${dotted}: ${zero} (not positive)`, (body) => withValue(body, path, zero), dotted);
+      }
+    }
+    const nested = valueAt(sample, path);
+    const firstItem = Array.isArray(nested) ? nested[0] : undefined;
+    if (firstItem !== null && typeof firstItem === 'object' && !Array.isArray(firstItem)) {
+      bodyCase(
+        `${dotted}[0]: unknown nested field`,
+        (body) => withValue(body, [...path, 0, 'unexpected'], 1),
+        `${dotted}[0].unexpected`,
+      );
+    }
+    if (nested !== null && nested !== undefined && typeof nested === 'object' && !Array.isArray(nested)) {
       bodyCase(
         `${dotted}: unknown nested field`,
         (body) => withValue(body, [...path, 'unexpected'], 1),
@@ -301,6 +617,9 @@ function commandCases(command: AnyCommand): CommandCase[] {
       statuses: [400],
       field: firstRequired,
     });
+  }
+  for (const { title, edit, field } of DECIDED_CASES[command.name] ?? []) {
+    cases.push({ title, command, request: withBody(edit), statuses: [400], field, decided: inputOf(edit) });
   }
   for (const name of names) {
     // The catalog alone would take the path's value; the route must refuse the conflict.
@@ -364,13 +683,7 @@ function commandCases(command: AnyCommand): CommandCase[] {
     statuses: [413],
   });
   for (const name of names) {
-    const malformed: [string, string][] = [
-      ['not an id', 'nope'],
-      ['lower-case id', `${ID_PREFIX[name] ?? ''}${ID_TAIL.toLowerCase()}`],
-      ['an id of another kind', name === 'memberId' ? LOOKS_LIKE.keyId : LOOKS_LIKE.memberId],
-      ['300 characters', 'y'.repeat(300)],
-      ['spaces and quotes', `a b'"c`],
-    ];
+    const malformed = malformedPathValues(name, 'command');
     cases.push({
       title: `path parameter ${name}: not percent-decodable`,
       command,
@@ -416,7 +729,25 @@ interface QueryCase {
 const QUERY_PATH_PARAMS = (context: Context): Record<string, string> => ({
   memberId: LOOKS_LIKE.memberId,
   stream: `${context.demoOrgId}.organization-${context.demoOrgId}`,
+  address: LEDGER.wallet,
+  transferId: LEDGER.posted,
 });
+
+/** An account no organization has: a bad parameter is a 400 whether or not the account exists. */
+const MISSING_ADDRESS = 'customers:bad_input:nobody';
+/** `at` values that are neither an ISO timestamp nor a position. */
+const BAD_AT = [
+  'yesterday',
+  '2024-01-01',
+  '2024-13-45T00:00:00Z',
+  // Days the calendar does not have: never rolled over into the next month.
+  '2024-02-30T00:00:00Z',
+  '2023-02-29T12:00:00Z',
+  '2024-04-31T00:00:00+03:00',
+  '1-2-3',
+  '99999999999999999999999-0',
+  '-1-0',
+];
 
 function queryCases(query: AnyQuery): QueryCase[] {
   const schema = jsonSchemaOf(query.params);
@@ -448,6 +779,36 @@ function queryCases(query: AnyQuery): QueryCase[] {
   for (const [name, property] of Object.entries(properties)) {
     if (Array.isArray(property['enum'])) add(`${name}=bogus`, `${name}=bogus`, name);
   }
+  // Every other parameter's own bounds: its pattern and its length.
+  for (const [name, property] of Object.entries(properties)) {
+    if (names.includes(name) || ['limit', 'cursor', 'fromRevision'].includes(name)) continue;
+    if (Array.isArray(property['enum'])) continue;
+    for (const { what, value } of outOfBounds(property, undefined)) {
+      if (typeof value !== 'string' || value === '') continue;
+      add(`${name}: ${what}`, `${name}=${encodeURIComponent(value)}`, name);
+    }
+  }
+  if ('at' in properties) {
+    for (const value of BAD_AT) {
+      add(`at=${value}`, `at=${encodeURIComponent(value)}`, 'at');
+      if (names.includes('address')) {
+        add(`at=${value} on a missing account`, `at=${encodeURIComponent(value)}`, 'at', {
+          address: MISSING_ADDRESS,
+        });
+      }
+    }
+  }
+  if ('cursor' in properties && names.includes('address')) {
+    // Well formed, but no cursor this list gives: refused before the account is looked up.
+    add(
+      'a cursor of another list, on a missing account',
+      `cursor=${encodeURIComponent(Buffer.from('not-a-posting').toString('base64url'))}`,
+      'cursor',
+      {
+        address: MISSING_ADDRESS,
+      },
+    );
+  }
   add('an unknown parameter', 'bogus=1', 'bogus');
   for (const value of ['abc', '1', '1-2-3', '-1-0', '1.5-0', '18446744073709551616-0', '']) {
     add(`consistentWith=${value}`, `consistentWith=${encodeURIComponent(value)}`, 'consistentWith');
@@ -456,6 +817,11 @@ function queryCases(query: AnyQuery): QueryCase[] {
   for (const name of names) {
     if (name === 'memberId') add('memberId: not an id', '', 'memberId', { memberId: 'nope' });
     if (name === 'stream') add('stream: 300 characters', '', 'stream', { stream: 's'.repeat(300) });
+    if (name === 'address' || name === 'transferId') {
+      for (const [what, value] of malformedPathValues(name, 'query')) {
+        add(`${name}: ${what}`, '', name, { [name]: value });
+      }
+    }
   }
   return cases;
 }
@@ -498,6 +864,33 @@ it('every generated command case is one the catalog itself refuses', () => {
   }
 });
 
+it('every decided case passes the catalog’s schema: it is the decision that must refuse it', () => {
+  const decided = COMMAND_CASES.filter((testCase) => testCase.decided);
+  expect(decided.length).toBeGreaterThan(0);
+  for (const testCase of decided) {
+    const parsed = testCase.command.input.safeParse(testCase.decided?.(SAMPLE_CONTEXT));
+    expect(parsed.success, `${testCase.command.name}: ${testCase.title}`).toBe(true);
+  }
+});
+
+it('walks into array items and nested objects: the transfers of a batch are checked one by one', () => {
+  const titles = COMMAND_CASES.filter((testCase) => testCase.command.name === 'ledger_create_transfers').map(
+    (testCase) => testCase.title,
+  );
+  for (const expected of [
+    'transfers[0].amount: wrong type (number)',
+    'transfers[0].amount: "-1" (not its pattern)',
+    'transfers[0].debitAccount: missing',
+    'transfers[0].pending.timeoutSeconds: below its minimum',
+    'transfers[0].pending: unknown nested field',
+    'transfers[0]: unknown nested field',
+    'transfers: 1001 items',
+    'transfers: empty',
+  ]) {
+    expect(titles).toContain(expected);
+  }
+});
+
 for (const { backend, run } of BACKENDS) {
   describe.skipIf(!run)(`bad input on ${backend}`, () => {
     let app: TestApp;
@@ -524,14 +917,31 @@ for (const { backend, run } of BACKENDS) {
 
     async function listsNow(position: string): Promise<Record<string, unknown>> {
       const at = `consistentWith=${position}&limit=200`;
-      const [orgs, members, keys, organization] = await Promise.all([
+      const wallet = addressSegment(LEDGER.wallet);
+      const [orgs, members, keys, organization, accounts, transfers, balance, history] = await Promise.all([
         app.request('GET', `/v1/organizations?${at}`, { token: app.adminKey }),
         app.request('GET', `/v1/members?${at}`, { token: app.demoKey }),
         app.request('GET', `/v1/api-keys?${at}`, { token: app.demoKey }),
         app.request('GET', `/v1/organization?consistentWith=${position}`, { token: app.demoKey }),
+        app.request('GET', `/v1/ledger/accounts?${at}`, { token: app.demoKey }),
+        app.request('GET', `/v1/ledger/transfers?${at}`, { token: app.demoKey }),
+        app.request('GET', `/v1/ledger/accounts/${wallet}/balance?consistentWith=${position}`, {
+          token: app.demoKey,
+        }),
+        app.request('GET', `/v1/ledger/accounts/${wallet}/history?${at}`, { token: app.demoKey }),
       ]);
-      for (const answer of [orgs, members, keys, organization]) expect(answer.status).toBe(200);
-      return { orgs: orgs.body, members: members.body, keys: keys.body, organization: organization.body };
+      for (const answer of [orgs, members, keys, organization, accounts, transfers, balance, history])
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      return {
+        orgs: orgs.body,
+        members: members.body,
+        keys: keys.body,
+        organization: organization.body,
+        accounts: accounts.body,
+        transfers: transfers.body,
+        balance: balance.body,
+        history: history.body,
+      };
     }
 
     let before: { events: number; demoStream: number };
@@ -546,6 +956,30 @@ for (const { backend, run } of BACKENDS) {
         token: app.demoKey,
       });
       positionBefore = (stream.body.events as { position: string }[]).at(-1)?.position ?? '0-0';
+      // The demo organization's ledger, which the fixtures name (LEDGER).
+      await openAccount(app, app.demoKey, LEDGER.float);
+      await openAccount(app, app.demoKey, LEDGER.wallet, {
+        type: 'liability',
+        flags: { debitsMustNotExceedCredits: true },
+      });
+      await createTransfers(app, app.demoKey, [
+        {
+          transferId: LEDGER.posted,
+          debitAccount: LEDGER.float,
+          creditAccount: LEDGER.wallet,
+          amount: '10.00',
+        },
+      ]);
+      const ledgerWritten = await createTransfers(app, app.demoKey, [
+        {
+          transferId: LEDGER.pending,
+          debitAccount: LEDGER.float,
+          creditAccount: LEDGER.wallet,
+          amount: '5.00',
+          pending: { timeoutSeconds: 3600 },
+        },
+      ]);
+      positionBefore = ledgerWritten.position ?? positionBefore;
       listsBefore = await listsNow(positionBefore);
       before = await snapshot();
     });
@@ -589,12 +1023,15 @@ for (const { backend, run } of BACKENDS) {
 
     it('every error answers with the status its code has in the registry', async () => {
       // SPEC §3: "Errors share one registry of codes …, each mapped once to an HTTP status".
-      const samples = COMMAND_CASES.filter((testCase) => testCase.command.name === 'create_member');
+      const samples = COMMAND_CASES.filter(
+        (testCase) =>
+          testCase.command.name === 'create_member' || testCase.command.name.startsWith('ledger_'),
+      );
       const registry: Record<string, { readonly status: number } | undefined> = ERRORS;
       const mismatches: string[] = [];
       for (const testCase of samples) {
         const request = testCase.request(context);
-        const response = await app.request('POST', request.path, {
+        const response = await app.request(testCase.command.rest.method, request.path, {
           token: app.demoKey,
           ...(request.body === undefined ? {} : { body: request.body }),
           ...(request.rawBody === undefined ? {} : { rawBody: request.rawBody }),
@@ -633,6 +1070,23 @@ for (const { backend, run } of BACKENDS) {
       expect((lists['members'] as { items: unknown[] }).items).toHaveLength(
         (listsBefore['members'] as { items: unknown[] }).items.length + 1,
       );
+    });
+
+    it('the ledger lists do see a ledger write (the check above is not blind to the ledger)', async () => {
+      const written = await createTransfers(app, app.demoKey, [
+        {
+          transferId: 'bad-input-after-all',
+          debitAccount: LEDGER.float,
+          creditAccount: LEDGER.wallet,
+          amount: '1.00',
+        },
+      ]);
+      const lists = await listsNow(written.position ?? '');
+      expect((lists['transfers'] as { items: unknown[] }).items).toHaveLength(
+        (listsBefore['transfers'] as { items: unknown[] }).items.length + 1,
+      );
+      expect(lists['balance']).not.toEqual(listsBefore['balance']);
+      expect(lists['history']).not.toEqual(listsBefore['history']);
     });
   });
 }

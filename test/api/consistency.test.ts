@@ -8,6 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyQuery } from '../../src/commands/catalog.js';
 import { QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import {
+  addressSegment,
+  changeLimit,
+  closeAccount,
+  createTransfers,
+  openAccount,
+  postPending,
+  reverseTransfer,
+  voidPending,
+} from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const probe = await probePostgres();
@@ -63,11 +73,26 @@ for (const { backend, run } of BACKENDS) {
       return answer.body as Record<string, unknown>;
     }
 
-    /** A path for each query, naming real objects. */
-    function queryPath(query: AnyQuery, memberId: string): string {
-      return query.rest.path
-        .replace(':memberId', memberId)
-        .replace(':stream', `${app.demoOrgId}.organization-${app.demoOrgId}`);
+    /** A path for each query, naming real objects (or, for the ledger, the ones given). */
+    function queryPath(
+      query: AnyQuery,
+      memberId: string,
+      ledger: { address: string; transferId: string } = {
+        address: 'assets:none:yet',
+        transferId: 'no-transfer-yet',
+      },
+    ): string {
+      const params: Record<string, string> = {
+        memberId,
+        stream: `${app.demoOrgId}.organization-${app.demoOrgId}`,
+        address: addressSegment(ledger.address),
+        transferId: encodeURIComponent(ledger.transferId),
+      };
+      return query.rest.path.replace(/:([A-Za-z]+)/g, (_all, name: string) => {
+        const value = params[name];
+        if (value === undefined) throw new Error(`${query.name}: no value for :${name}`);
+        return value;
+      });
     }
 
     function tokenFor(query: AnyQuery): string {
@@ -177,14 +202,173 @@ for (const { backend, run } of BACKENDS) {
         role: 'viewer',
         password: PASSWORD,
       });
-      for (const query of QUERIES) {
-        const answer = await get(
-          queryPath(query, created['memberId'] as string),
-          tokenFor(query),
-          created['position'] as string,
-        );
-        expect(answer.status, `${query.name}: ${JSON.stringify(answer.body)}`).toBe(200);
+      // The ledger queries name an account and a transfer written just now: the position of the
+      // last write is the one every read waits for.
+      const address = `assets:every:${unique('acct')}`;
+      const counter = `revenue:every:${unique('acct')}`;
+      const transferId = unique('every-transfer');
+      await openAccount(app, app.demoKey, address);
+      await openAccount(app, app.demoKey, counter, { type: 'revenue' });
+      const moved = await createTransfers(app, app.demoKey, [
+        { transferId, debitAccount: address, creditAccount: counter, amount: '12.34' },
+      ]);
+      expect(moved.position).not.toBeNull();
+      const ledger = { address, transferId };
+      for (const [what, position] of [
+        ['the member', created['position'] as string],
+        ['the transfer', moved.position ?? ''],
+      ] as const) {
+        for (const query of QUERIES) {
+          const answer = await get(
+            queryPath(query, created['memberId'] as string, ledger),
+            tokenFor(query),
+            position,
+          );
+          expect(answer.status, `${query.name} after ${what}: ${JSON.stringify(answer.body)}`).toBe(200);
+        }
       }
+    });
+
+    it('every kind of ledger change is visible to the next read that names its position', async () => {
+      const asset = `A${unique('')
+        .replace(/[^0-9]/g, '')
+        .slice(0, 9)}`;
+      const float = `assets:ryw:${unique('float')}`;
+      const wallet = `customers:ryw:${unique('wallet')}`;
+      const fees = `revenue:ryw:${unique('fees')}`;
+      const spare = `assets:ryw:${unique('spare')}`;
+      const balanceOf = async (address: string, position: string | null): Promise<Record<string, string>> => {
+        const answer = await get(
+          `/v1/ledger/accounts/${addressSegment(address)}/balance`,
+          app.demoKey,
+          position ?? '',
+        );
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        return (answer.body as { balances: Record<string, string> }).balances;
+      };
+      const accountOf = async (
+        address: string,
+        position: string | null,
+      ): Promise<Record<string, unknown>> => {
+        const list = await get(
+          `/v1/ledger/accounts?limit=200&prefix=${encodeURIComponent(address)}`,
+          app.demoKey,
+          position ?? '',
+        );
+        expect(list.status, JSON.stringify(list.body)).toBe(200);
+        const found = itemsOf<Record<string, unknown>>(list).find((item) => item['address'] === address);
+        expect(found, `${address} is listed`).toBeDefined();
+        return found ?? {};
+      };
+      const transferOf = async (id: string, position: string | null): Promise<Record<string, unknown>> => {
+        const answer = await get(
+          `/v1/ledger/transfers/${encodeURIComponent(id)}`,
+          app.demoKey,
+          position ?? '',
+        );
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        return answer.body as Record<string, unknown>;
+      };
+
+      // A new asset names its scale; the accounts appear in the list as soon as they are opened.
+      const opened = await command('POST', '/v1/ledger/accounts', {
+        address: float,
+        asset,
+        scale: 3,
+        type: 'asset',
+      });
+      expect(await accountOf(float, opened['position'] as string)).toMatchObject({ asset, status: 'open' });
+      await openAccount(app, app.demoKey, wallet, {
+        asset,
+        type: 'liability',
+        flags: { debitsMustNotExceedCredits: true },
+      });
+      await openAccount(app, app.demoKey, fees, { asset, type: 'revenue' });
+      const spareOpened = await openAccount(app, app.demoKey, spare, { asset });
+      expect(await accountOf(spare, spareOpened.position)).toMatchObject({ status: 'open' });
+
+      const inId = unique('ryw-in');
+      const collected = await createTransfers(app, app.demoKey, [
+        { transferId: inId, debitAccount: float, creditAccount: wallet, amount: '100.000' },
+      ]);
+      expect(await balanceOf(wallet, collected.position)).toMatchObject({
+        posted: '100.000',
+        available: '100.000',
+      });
+      expect(await transferOf(inId, collected.position)).toMatchObject({
+        status: 'posted',
+        amount: '100.000',
+      });
+      // At a moment before any of it (a leap day, which the calendar has), nothing had moved.
+      const before = await get(
+        `/v1/ledger/accounts/${addressSegment(wallet)}/balance?at=2024-02-29T00:00:00Z`,
+        app.demoKey,
+        collected.position ?? '',
+      );
+      expect(before.status, JSON.stringify(before.body)).toBe(200);
+      expect(before.body).toMatchObject({ at: '2024-02-29T00:00:00Z', balances: { posted: '0.000' } });
+      const history = await get(
+        `/v1/ledger/accounts/${addressSegment(wallet)}/history?limit=200`,
+        app.demoKey,
+        collected.position ?? '',
+      );
+      expect(itemsOf<{ transferId: string }>(history).map((item) => item.transferId)).toEqual([inId]);
+
+      const holdId = unique('ryw-hold');
+      const held = await createTransfers(app, app.demoKey, [
+        {
+          transferId: holdId,
+          debitAccount: wallet,
+          creditAccount: float,
+          amount: '30.000',
+          pending: { timeoutSeconds: 3600 },
+        },
+      ]);
+      expect(await balanceOf(wallet, held.position)).toMatchObject({
+        debitsPending: '30.000',
+        available: '70.000',
+      });
+      const pendingList = await get(
+        `/v1/ledger/transfers?limit=200&status=pending&account=${encodeURIComponent(wallet)}`,
+        app.demoKey,
+        held.position ?? '',
+      );
+      expect(itemsOf<{ transferId: string }>(pendingList).map((item) => item.transferId)).toEqual([holdId]);
+
+      const posted = await postPending(app, app.demoKey, holdId, '20.000');
+      expect(await transferOf(holdId, posted.position)).toMatchObject({
+        status: 'posted',
+        postedAmount: '20.000',
+      });
+      expect(await balanceOf(wallet, posted.position)).toMatchObject({
+        posted: '80.000',
+        debitsPending: '0.000',
+      });
+
+      const voidId = unique('ryw-void');
+      await createTransfers(app, app.demoKey, [
+        {
+          transferId: voidId,
+          debitAccount: wallet,
+          creditAccount: fees,
+          amount: '5.000',
+          code: 'fee',
+          pending: { timeoutSeconds: 3600 },
+        },
+      ]);
+      const voided = await voidPending(app, app.demoKey, voidId);
+      expect(await transferOf(voidId, voided.position)).toMatchObject({ status: 'voided' });
+      expect(await balanceOf(wallet, voided.position)).toMatchObject({ available: '80.000' });
+
+      const reversed = await reverseTransfer(app, app.demoKey, inId, unique('ryw-rev'), '10.000');
+      expect(await transferOf(inId, reversed.position)).toMatchObject({ reversedAmount: '10.000' });
+      expect(await balanceOf(wallet, reversed.position)).toMatchObject({ posted: '70.000' });
+
+      const limited = await changeLimit(app, app.demoKey, wallet, '15.500');
+      expect(await accountOf(wallet, limited.position)).toMatchObject({ creditLimit: '15.500' });
+
+      const closed = await closeAccount(app, app.demoKey, spare);
+      expect(await accountOf(spare, closed.position)).toMatchObject({ status: 'closed' });
     });
 
     it(

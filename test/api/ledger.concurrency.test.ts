@@ -74,7 +74,7 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
         },
       ],
     });
-    expect(funded.body.results[0].result).toBe('created');
+    expect(funded.body.results[0]?.result).toBe('created');
 
     const answers = await Promise.all(
       Array.from({ length: PAYOUTS }, (_, i) =>
@@ -95,7 +95,7 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
     expect(
       answers.filter((answer) => answer.status !== 200).map((answer) => JSON.stringify(answer.body)),
     ).toEqual([]);
-    const results = answers.map((answer) => answer.body.results[0].result);
+    const results = answers.map((answer) => answer.body.results[0]?.result);
     expect(results.filter((result) => result === 'created')).toHaveLength(AFFORDABLE);
     expect(results.filter((result) => result === 'INSUFFICIENT_FUNDS')).toHaveLength(PAYOUTS - AFFORDABLE);
 
@@ -108,8 +108,8 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
     expect(derivedBalances(float).available).toBe(0n);
     const created = new Set(
       answers
-        .filter((answer) => answer.body.results[0].result === 'created')
-        .map((answer) => answer.body.results[0].transferId),
+        .filter((answer) => answer.body.results[0]?.result === 'created')
+        .map((answer) => answer.body.results[0]?.transferId),
     );
     expect(new Set([...state.transfers.keys()].filter((id) => id.startsWith('payout_')))).toEqual(created);
 

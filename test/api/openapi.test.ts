@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const probe = await probePostgres();
@@ -36,6 +37,16 @@ const SPEC_NAMES = [
   'revoke_api_key',
   'update_api_key_permissions',
   'audit_read_stream',
+  // The ledger's MCP tools (SPEC §8) and its REST operationIds.
+  'ledger_open_account',
+  'ledger_create_transfers',
+  'ledger_post_pending',
+  'ledger_void_pending',
+  'ledger_reverse_transfer',
+  'ledger_get_balance',
+  'ledger_list_accounts',
+  'ledger_list_transfers',
+  'ledger_get_transfer',
 ];
 /** Fixed paths (SPEC §8) served by catalog commands. */
 const FIXED_COMMAND_PATHS: Record<string, string> = {
@@ -81,6 +92,36 @@ function isList(query: AnyQuery): boolean {
 }
 
 const LIST_QUERIES = QUERIES.filter(isList);
+
+/** The ledger account the pages read (balance, history) and the ones beside it. */
+const PAGE_ACCOUNTS = ['assets:page:a', 'assets:page:b', 'assets:page:c'] as const;
+
+/** A path for a query, naming real objects of the demo organization. */
+function pathParamsFor(demoOrgId: string): Record<string, string> {
+  return {
+    stream: `${demoOrgId}.organization-${demoOrgId}`,
+    address: addressSegment(PAGE_ACCOUNTS[0]),
+    transferId: 'page-0',
+  };
+}
+
+function pathOf(query: AnyQuery, demoOrgId: string): string {
+  const params = pathParamsFor(demoOrgId);
+  return query.rest.path.replace(/:([A-Za-z]+)/g, (_all, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${query.name}: no value for :${name}`);
+    return value;
+  });
+}
+
+/** The property names a JSON schema documents for the items of its `items` or `events` array. */
+function documentedItemProperties(schema: Record<string, unknown> | undefined): Set<string> | null {
+  const properties = (schema?.['properties'] ?? {}) as Record<string, Record<string, unknown>>;
+  const list = properties['items'] ?? properties['events'];
+  const item = list?.['items'] as Record<string, unknown> | undefined;
+  const names = item?.['properties'];
+  return names && typeof names === 'object' ? new Set(Object.keys(names)) : null;
+}
 
 function operations(document: Document): { path: string; method: string; operation: Operation }[] {
   return Object.entries(document.paths).flatMap(([path, item]) =>
@@ -239,13 +280,40 @@ for (const { backend, run } of BACKENDS) {
           expect(org.status).toBe(201);
           lastPosition = org.body.position as string;
         }
+        // The ledger's lists: three accounts (with world:KES, four), three transfers, and every
+        // transfer touching the first account, so that its history has six postings.
+        for (const address of PAGE_ACCOUNTS) await openAccount(app, app.demoKey, address);
+        const written = await createTransfers(
+          app,
+          app.demoKey,
+          [0, 1, 2].map((i) => ({
+            transferId: `page-${i}`,
+            debitAccount: PAGE_ACCOUNTS[0],
+            creditAccount: PAGE_ACCOUNTS[1 + (i % 2)] ?? PAGE_ACCOUNTS[1],
+            amount: `${i + 1}.00`,
+          })),
+        );
+        lastPosition = written.position ?? lastPosition;
+        // One transfer per answer too, so the transfers do not all share one position.
+        for (const i of [3, 4]) {
+          const single = await createTransfers(app, app.demoKey, [
+            {
+              transferId: `page-${i}`,
+              debitAccount: PAGE_ACCOUNTS[2],
+              creditAccount: PAGE_ACCOUNTS[0],
+              amount: '0.50',
+              pending: { timeoutSeconds: 3600 },
+            },
+          ]);
+          lastPosition = single.position ?? lastPosition;
+        }
       });
 
       it.each(LIST_QUERIES.map((query) => ({ name: query.name, query })))(
         '$name: limit=1 pages visit every item once, then nextCursor is null',
         async ({ query }) => {
           const token = query.audience === 'platform' ? app.adminKey : app.demoKey;
-          const path = query.rest.path.replace(':stream', `${app.demoOrgId}.organization-${app.demoOrgId}`);
+          const path = pathOf(query, app.demoOrgId);
           const all = await app.request('GET', `${path}?limit=200&consistentWith=${lastPosition}`, { token });
           expect(all.status, JSON.stringify(all.body)).toBe(200);
           expect(all.body, `${query.name} answers nextCursor`).toHaveProperty('nextCursor');
@@ -255,6 +323,15 @@ for (const { backend, run } of BACKENDS) {
             body.items ?? body.events ?? [];
           const everything = rows(all.body);
           expect(everything.length).toBeGreaterThanOrEqual(3);
+          // The answer says no more than its documented schema: no field the document leaves out.
+          const documented = documentedItemProperties(
+            operationOf(query)?.responses?.['200']?.content?.['application/json']?.schema,
+          );
+          expect(documented, `${query.name}: its items are documented`).not.toBeNull();
+          for (const row of everything as Record<string, unknown>[]) {
+            const undocumented = Object.keys(row).filter((name) => !documented?.has(name));
+            expect(undocumented, `${query.name}: fields its OpenAPI schema does not document`).toEqual([]);
+          }
 
           const seen: unknown[] = [];
           let cursor: string | null = null;

@@ -127,7 +127,16 @@ function parseAt(
     return { kind: 'position', commit: position.commit.toString(), prepare: position.prepare.toString() };
   }
   const time = Date.parse(at);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(time)) {
+  const date = /^(\d{4})-(\d{2})-(\d{2})T/.exec(at);
+  // Date.parse rolls an impossible day over (February 30 is March 1): refuse it instead.
+  const day = date ? new Date(Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]))) : null;
+  if (
+    !date ||
+    !day ||
+    Number.isNaN(time) ||
+    day.getUTCMonth() !== Number(date[2]) - 1 ||
+    day.getUTCDate() !== Number(date[3])
+  ) {
     throw new ValidationError('at', 'must be an ISO 8601 timestamp or a position such as 123-45');
   }
   return { kind: 'time', value: new Date(time).toISOString() };
