@@ -302,7 +302,11 @@ export class LedgerBooks {
     });
   }
 
-  /** The writer's current state of a book (loaded if needed). */
+  /**
+   * The writer's current state of a book (loaded if needed). While groups are in flight it
+   * includes what they decided before the store has confirmed it: for an idle book (tests,
+   * tools) it is exactly the stream's state.
+   */
   async state(orgId: string): Promise<LedgerState> {
     return (await this.book(orgId).current()).state;
   }
