@@ -114,7 +114,6 @@ function failure(code: ErrorCode, message: string): LedgerlineError {
 class Overlay {
   private readonly balances = new Map<string, Balances>();
   readonly transfers = new Map<string, { amount: bigint; record: TransferRecord }>();
-  private readonly reversed = new Map<string, bigint>();
 
   constructor(private readonly state: LedgerState) {}
 
@@ -125,14 +124,6 @@ class Overlay {
       this.balances.set(account.address, working);
     }
     return working;
-  }
-
-  reversedAmount(original: TransferState): bigint {
-    return original.reversedAmount + (this.reversed.get(original.record.transferId) ?? 0n);
-  }
-
-  addReversal(originalId: string, amount: bigint): void {
-    this.reversed.set(originalId, (this.reversed.get(originalId) ?? 0n) + amount);
   }
 
   /** The transfer with this id, made earlier in this batch or before it. */
