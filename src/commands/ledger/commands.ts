@@ -2,19 +2,19 @@
  * The ledger's commands. Each goes to the organization's book (one writer, group commit);
  * the organization is the caller's, always.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson } from '../../domain/canonicalJson.js';
 import type { LedgerCommand, LedgerResult } from '../../domain/ledger/decide.js';
 import { eventMetadata } from '../aggregate.js';
 import { defineCommand, type CommandOutcome } from '../catalog.js';
+import { requestHash } from '../idempotency.js';
 import type { CommandContext } from '../context.js';
 import { callerOf } from '../tenancy/organizationStream.js';
 import { ledgerStream } from './book.js';
 import * as l from './schemas.js';
 
-function fingerprint(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 32);
+/** A transfer's body, fingerprinted the way idempotency keys fingerprint requests. */
+function fingerprint(kind: string, value: unknown): string {
+  return requestHash(kind, value).slice(0, 32);
 }
 
 async function onBook<Output>(
@@ -154,7 +154,7 @@ export const ledgerCreateTransfers = defineCommand({
             item.pending === undefined
               ? null
               : new Date(context.now.getTime() + item.pending.timeoutSeconds * 1000).toISOString(),
-          requestHash: fingerprint(item),
+          requestHash: fingerprint('transfer', item),
         })),
       },
       (result) => {
@@ -234,7 +234,7 @@ export const ledgerReverseTransfer = defineCommand({
         amount: input.amount ?? null,
         code: input.code,
         metadata: input.metadata,
-        requestHash: fingerprint({ ...input }),
+        requestHash: fingerprint('reversal', input),
       },
       transferOutput,
     ),

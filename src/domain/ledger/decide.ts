@@ -113,7 +113,7 @@ function failure(code: ErrorCode, message: string): LedgerlineError {
 /** Balances as a batch has changed them so far, over the state it started from. */
 class Overlay {
   private readonly balances = new Map<string, Balances>();
-  readonly transfers = new Map<string, { amount: bigint; record: TransferRecord }>();
+  readonly transfers = new Map<string, { record: TransferRecord }>();
 
   constructor(private readonly state: LedgerState) {}
 
@@ -228,7 +228,7 @@ function decideTransfer(
     reversalOf,
     requestHash: request.requestHash,
   };
-  overlay.transfers.set(record.transferId, { amount, record });
+  overlay.transfers.set(record.transferId, { record });
   return { record, exists: false };
 }
 
