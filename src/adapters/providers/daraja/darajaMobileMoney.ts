@@ -341,7 +341,9 @@ export class DarajaMobileMoney implements MobileMoney {
         body,
         timeoutMs: this.timeoutMs,
       });
-      const secrets = [...mpesaSecrets(credentials), token.value];
+      // The STK password is the passkey in base64: as secret as the passkey itself.
+      const password = typeof payload.Password === 'string' ? [payload.Password] : [];
+      const secrets = [...mpesaSecrets(credentials), token.value, ...password];
       if (outcome.kind !== 'answered') {
         if (mode === 'query' && attempt < SAFE_CALL_ATTEMPTS_MAX) {
           await this.sleep(backoffMs(attempt, RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS));
