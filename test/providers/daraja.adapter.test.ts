@@ -524,6 +524,21 @@ describe('Daraja adapter against a local Daraja', () => {
     ).toMatchObject({ kind: 'unavailable', mayHaveHappened: true });
   });
 
+  it('never lets the Basic credentials into a failure when the OAuth call echoes them', async () => {
+    daraja.override(PATHS.oauth, (request, response) => {
+      sendJson(response, 400, {
+        requestId: 'r',
+        errorCode: '400.008.01',
+        errorMessage: `Invalid Authentication passed: ${String(request.headers.authorization)}`,
+      });
+    });
+    const refused = failure(await push());
+    expect(refused.kind).toBe('unauthorized');
+    const basic = Buffer.from(`${credentials.consumerKey}:${credentials.consumerSecret}`).toString('base64');
+    expect(JSON.stringify(refused)).not.toContain(basic);
+    expect(JSON.stringify(refused)).toContain('[redacted]');
+  });
+
   it('never lets a secret or the token into a failure, even when Daraja echoes the request', async () => {
     const echo = (request: { headers: Record<string, unknown>; body: string }, response: ServerResponse) => {
       sendJson(response, 400, {

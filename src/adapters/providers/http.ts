@@ -100,8 +100,12 @@ async function readBounded(response: Response, signal: AbortSignal): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * Only the error's class, never its message: an HTTP stack may quote the request (headers with
+ * credentials included) in its messages.
+ */
 function errorName(error: unknown): string {
-  return error instanceof Error ? error.message.slice(0, MESSAGE_LENGTH_MAX) : 'unknown error';
+  return error instanceof Error ? error.name : 'unknown error';
 }
 
 function describeFetchError(error: unknown, timeoutMs: number): HttpOutcome {

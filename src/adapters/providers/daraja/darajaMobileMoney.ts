@@ -387,13 +387,15 @@ export class DarajaMobileMoney implements MobileMoney {
     baseUrl: string,
     cacheKey: string,
   ): Promise<ProviderResult<string>> {
-    const secrets = mpesaSecrets(credentials);
+    const authorization = basicAuthorization(credentials.consumerKey, credentials.consumerSecret);
+    // The Basic credentials are the consumer secret in base64: scrub them as well.
+    const secrets = [...mpesaSecrets(credentials), authorization.slice('Basic '.length)];
     for (let attempt = 1; ; attempt += 1) {
       const outcome = await sendHttp(this.fetchFunction, {
         method: 'GET',
         url: `${baseUrl}/oauth/v1/generate?grant_type=client_credentials`,
         headers: {
-          authorization: basicAuthorization(credentials.consumerKey, credentials.consumerSecret),
+          authorization,
           accept: 'application/json',
         },
         timeoutMs: this.timeoutMs,
