@@ -23,6 +23,10 @@ export interface Config {
   /** EventStoreDB for events. */
   readonly eventstoreUrl: string | null;
   readonly natsUrl: string | null;
+  /** The JetStream stream events are published to (created when missing). */
+  readonly natsStream: string;
+  /** The first token of every event subject: `{prefix}.{orgId}.{category}.{type}`. */
+  readonly natsSubjectPrefix: string;
   readonly logLevel: LogLevel;
   /** Signs access tokens; a generated key file in the data folder when unset. */
   readonly jwtSecret: string | null;
@@ -43,6 +47,12 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     databaseSchema: nonEmpty(env['LEDGERLINE_DATABASE_SCHEMA']),
     eventstoreUrl: url(env['EVENTSTORE_URL'], 'EVENTSTORE_URL', ['esdb:', 'esdb+discover:']),
     natsUrl: url(env['NATS_URL'], 'NATS_URL', ['nats:', 'tls:']),
+    natsStream: natsToken(env['LEDGERLINE_NATS_STREAM'], 'LEDGERLINE_NATS_STREAM', NATS_STREAM_DEFAULT),
+    natsSubjectPrefix: natsToken(
+      env['LEDGERLINE_NATS_SUBJECT_PREFIX'],
+      'LEDGERLINE_NATS_SUBJECT_PREFIX',
+      NATS_SUBJECT_PREFIX_DEFAULT,
+    ),
     logLevel: parseLogLevel(env['LOG_LEVEL']),
     jwtSecret: parseJwtSecret(env['LEDGERLINE_JWT_SECRET']),
     passwordCostLog2: parseCost(env['LEDGERLINE_PASSWORD_COST']),
@@ -98,6 +108,19 @@ function parseProjector(value: string | undefined): 'in-process' | 'external' {
   const text = nonEmpty(value) ?? 'in-process';
   if (text !== 'in-process' && text !== 'external') {
     throw new ValidationError('LEDGERLINE_PROJECTOR', 'must be in-process or external');
+  }
+  return text;
+}
+
+export const NATS_STREAM_DEFAULT = 'LEDGERLINE_EVENTS';
+export const NATS_SUBJECT_PREFIX_DEFAULT = 'ledger';
+/** One NATS subject token (no dots, wildcards or spaces); stream names follow the same rule. */
+const NATS_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+function natsToken(value: string | undefined, name: string, fallback: string): string {
+  const text = nonEmpty(value) ?? fallback;
+  if (!NATS_TOKEN.test(text)) {
+    throw new ValidationError(name, 'must be 1 to 64 letters, digits, _ or -');
   }
   return text;
 }

@@ -102,7 +102,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'project': {
-      const runtime = await openRuntime(config, { startProjector: true });
+      const runtime = await openRuntime(config, {
+        startProjector: true,
+        startPublisher: config.natsUrl !== null,
+      });
       say(`ledgerline projector: ${runtime.store.description} → ${runtime.db.description}`);
       const signal = await untilSignal();
       say(`ledgerline projector: ${signal} received, stopping after the current batch`);

@@ -12,6 +12,11 @@ import { hmacTokenService } from '../adapters/crypto/tokens.js';
 import { EsdbEventStore } from '../adapters/eventstore/esdb/esdbEventStore.js';
 import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js';
 import type { EventStore } from '../adapters/eventstore/port.js';
+import { MemoryBus } from '../adapters/bus/memoryBus.js';
+import { NatsBus } from '../adapters/bus/natsBus.js';
+import type { EventBus } from '../adapters/bus/port.js';
+import { EventPublisher } from '../adapters/bus/publisher.js';
+import { FeedHub } from '../adapters/feed/hub.js';
 import { newId } from '../adapters/ids.js';
 import { createLogger } from '../adapters/log.js';
 import type { Services } from '../commands/context.js';
@@ -19,7 +24,7 @@ import { CredentialReads } from '../commands/credentials.js';
 import { LoginLimiter } from '../commands/loginLimiter.js';
 import { LedgerBooks } from '../commands/ledger/book.js';
 import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
-import { pollingGate } from '../projections/pollingGate.js';
+import { leastCheckpoint, pollingGate } from '../projections/pollingGate.js';
 import { Projector } from '../projections/projector.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { signingSecret } from './signingSecret.js';
@@ -31,12 +36,20 @@ export interface Runtime {
   readonly services: Services;
   /** The projector, when this process runs it. */
   readonly projector: Projector | null;
+  /** Committed events fanned out: NATS JetStream with NATS_URL, else in-process. */
+  readonly bus: EventBus;
+  /** Publishes committed events to the bus, when this process does. */
+  readonly publisher: EventPublisher | null;
+  /** This process's live-feed connections hear the bus through it. */
+  readonly feed: FeedHub;
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
   /** Start the in-process projector (default: as the configuration says). */
   readonly startProjector?: boolean;
+  /** Publish committed events to the bus (servers do; `project` workers do with NATS). */
+  readonly startPublisher?: boolean;
   /** Where log lines go (stdout when absent); tests capture them here. */
   readonly logStream?: { write(line: string): void };
 }
@@ -66,6 +79,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const events = store;
     const runProjector = options.startProjector ?? config.projector === 'in-process';
     const credentials = new CredentialReads(db);
+    let publisher: EventPublisher | null = null;
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
           onError: (error) => {
@@ -73,9 +87,37 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           },
           onCommitted: (committed) => {
             credentials.forget(committed);
+            publisher?.wake();
           },
         })
       : null;
+    const bus: EventBus = config.natsUrl
+      ? new NatsBus({
+          url: config.natsUrl,
+          streamName: config.natsStream,
+          subjectPrefix: config.natsSubjectPrefix,
+          log,
+        })
+      : new MemoryBus((error) => {
+          log.warn({ err: error }, 'an event bus subscriber failed');
+        });
+    if (options.startPublisher) {
+      const projectionNames = PROJECTIONS.map((projection) => projection.name);
+      publisher = new EventPublisher(db, events, bus, {
+        // One shared checkpoint per JetStream stream; the in-process bus keeps its own in memory.
+        checkpointName: config.natsUrl ? `nats:${config.natsStream}` : null,
+        horizon: projector ? () => projector.position : () => leastCheckpoint(db, projectionNames),
+        log,
+      });
+    }
+    const feed = new FeedHub(bus, (error) => {
+      log.warn({ err: error }, 'a live feed listener failed');
+    });
+    // Other nodes' commits reach this node's caches through the bus (its own projector tells
+    // them directly); on the in-process bus this repeats what the projector said, harmlessly.
+    const stopForgetting = bus.subscribe({}, (event) => {
+      credentials.forget([event]);
+    });
     const services: Services = {
       store,
       db,
@@ -96,14 +138,22 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       credentials,
     };
     projector?.start();
+    publisher?.start();
     return {
       db,
       store,
       migrations,
       services,
       projector,
+      bus,
+      publisher,
+      feed,
       async close() {
+        feed.stop();
+        stopForgetting();
+        await publisher?.stop();
         await projector?.stop();
+        await bus.close();
         await events.close();
         await db.close();
       },

@@ -4,6 +4,7 @@ import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
 import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
 import { bootstrap } from './admin.js';
+import type { FeedSessionOptions } from '../adapters/feed/session.js';
 import { say } from './output.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -22,9 +23,16 @@ export interface RunningServer {
 /** Opens the stores, applies migrations, bootstraps an empty store, and listens. */
 export async function startServer(
   config: Config,
-  options: { logStream?: { write(line: string): void } } = {},
+  options: {
+    logStream?: { write(line: string): void };
+    /** Live-feed tuning (tests shorten the heartbeat and the buffer). */
+    feed?: FeedSessionOptions;
+  } = {},
 ): Promise<RunningServer> {
-  const runtime = await openRuntime(config, options.logStream ? { logStream: options.logStream } : {});
+  const runtime = await openRuntime(config, {
+    startPublisher: true,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
   let app: FastifyInstance | null = null;
   try {
     const bootstrapped = await bootstrap(runtime.services);
@@ -35,6 +43,9 @@ export async function startServer(
       services: runtime.services,
       commands: COMMANDS,
       queries: QUERIES,
+      feed: { hub: runtime.feed, ...(options.feed ?? {}) },
+      // /ready reports the bus when it is NATS (the in-process bus cannot be down).
+      publisher: config.natsUrl === null ? null : runtime.publisher,
     });
     const address = await app.listen({ port: config.port, host: config.host });
     const listening = app;
@@ -63,6 +74,7 @@ export async function serve(config: Config): Promise<void> {
   say(`ledgerline listening on ${server.address}`);
   say(`  events:      ${server.runtime.store.description}`);
   say(`  read models: ${server.runtime.db.description}`);
+  say(`  event bus:   ${server.runtime.bus.description}`);
   say(`  API docs:    ${server.address}/docs`);
   const { applied } = server.runtime.migrations;
   if (applied.length > 0) say(`  migrations:  applied ${applied.join(', ')}`);

@@ -70,8 +70,11 @@ export class CredentialReads {
     });
   }
 
-  /** Drops what committed events changed; called after each projected batch. */
-  forget(events: readonly RecordedEvent[]): void {
+  /**
+   * Drops what committed events changed; called after each projected batch, and with every
+   * event another node commits (from the event bus).
+   */
+  forget(events: readonly Pick<RecordedEvent, 'type' | 'data' | 'orgId'>[]): void {
     for (const event of events) {
       const data = event.data as { keyId?: unknown; memberId?: unknown };
       switch (event.type) {

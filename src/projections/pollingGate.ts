@@ -14,18 +14,7 @@ export function pollingGate(
   projectionNames: readonly string[],
   store: EventStore,
 ): ConsistencyGate {
-  async function least(): Promise<Position> {
-    const { rows } = await db.query<{ commit_position: string; prepare_position: string; n: string }>(
-      `SELECT commit_position::text, prepare_position::text, count(*) OVER ()::text AS n
-         FROM ll_projection_checkpoints WHERE name = ANY ($1::text[])
-        ORDER BY commit_position, prepare_position LIMIT 1`,
-      [projectionNames],
-    );
-    const row = rows[0];
-    // A projection that has never run has no row: it is at the start.
-    if (!row || Number(row.n) < projectionNames.length) return START;
-    return { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
-  }
+  const least = (): Promise<Position> => leastCheckpoint(db, projectionNames);
   async function waitFor(position: Position, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -43,4 +32,18 @@ export function pollingGate(
       return head === null || waitFor(head, timeoutMs);
     },
   };
+}
+
+/** The position every named projection has passed (START while one has never run). */
+export async function leastCheckpoint(db: Database, projectionNames: readonly string[]): Promise<Position> {
+  const { rows } = await db.query<{ commit_position: string; prepare_position: string; n: string }>(
+    `SELECT commit_position::text, prepare_position::text, count(*) OVER ()::text AS n
+       FROM ll_projection_checkpoints WHERE name = ANY ($1::text[])
+      ORDER BY commit_position, prepare_position LIMIT 1`,
+    [projectionNames],
+  );
+  const row = rows[0];
+  // A projection that has never run has no row: it is at the start.
+  if (!row || Number(row.n) < projectionNames.length) return START;
+  return { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
+import type { FeedSessionOptions } from '../../src/adapters/feed/session.js';
 import { dropSchema, uniqueSchemaName } from './databases.js';
 import { POSTGRES_URL } from './services.js';
 
@@ -17,6 +18,8 @@ export interface TestApp {
   readonly backend: Backend;
   readonly url: string;
   readonly server: RunningServer;
+  /** The PostgreSQL schema it keeps its tables in (null on PGlite). */
+  readonly schema: string | null;
   /** The platform super admin's API key. */
   readonly adminKey: string;
   /** The demo organization and its admin's API key. */
@@ -42,15 +45,31 @@ export interface TestResponse {
   readonly body: any;
 }
 
+function keysOf(app: TestApp): {
+  platform: { apiKey: string };
+  demo: { orgId: string; apiKey: string };
+} {
+  return { platform: { apiKey: app.adminKey }, demo: { orgId: app.demoOrgId, apiKey: app.demoKey } };
+}
+
 /** Low scrypt cost keeps tests quick; the stored hash records its own parameters. */
 const TEST_PASSWORD_COST = '10';
 
-export async function startTestApp(
-  backend: Backend,
-  options: { logLevel?: string; logStream?: { write(line: string): void } } = {},
-): Promise<TestApp> {
+export interface TestAppOptions {
+  readonly logLevel?: string;
+  readonly logStream?: { write(line: string): void };
+  /** More environment (NATS_URL and its stream, for one). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Live-feed tuning (a short heartbeat, a small buffer). */
+  readonly feed?: FeedSessionOptions;
+  /** Another server on the same PostgreSQL schema as this app (multi-process tests). */
+  readonly sameSchemaAs?: TestApp;
+}
+
+export async function startTestApp(backend: Backend, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-test-'));
-  const schema = backend === 'postgres' ? uniqueSchemaName('app') : null;
+  const shared = options.sameSchemaAs?.schema ?? null;
+  const schema = shared ?? (backend === 'postgres' ? uniqueSchemaName('app') : null);
   const server = await startServer(
     loadConfig({
       PORT: '0',
@@ -60,16 +79,22 @@ export async function startTestApp(
       ...(backend === 'postgres'
         ? { DATABASE_URL: POSTGRES_URL, LEDGERLINE_DATABASE_SCHEMA: schema ?? '' }
         : {}),
+      ...(options.env ?? {}),
     }),
-    options.logStream ? { logStream: options.logStream } : {},
+    {
+      ...(options.logStream ? { logStream: options.logStream } : {}),
+      ...(options.feed ? { feed: options.feed } : {}),
+    },
   );
-  if (!server.bootstrapped) throw new Error('a fresh test app must bootstrap');
-  const { platform, demo } = server.bootstrapped;
+  const keys = server.bootstrapped ?? (options.sameSchemaAs ? keysOf(options.sameSchemaAs) : null);
+  if (!keys) throw new Error('a fresh test app must bootstrap');
+  const { platform, demo } = keys;
   const url = server.address;
   return {
     backend,
     url,
     server,
+    schema,
     adminKey: platform.apiKey,
     demoOrgId: demo.orgId,
     demoKey: demo.apiKey,
@@ -99,7 +124,8 @@ export async function startTestApp(
     async close() {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
-      if (schema) await dropSchema(schema);
+      // The first server of a shared schema drops it.
+      if (schema && !shared) await dropSchema(schema);
     },
   };
 }

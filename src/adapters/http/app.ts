@@ -11,6 +11,8 @@ import type { EventStore } from '../eventstore/port.js';
 import { registerCommand, registerQuery } from './catalogRoutes.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { registerOpenApi } from './openapi.js';
+import type { EventPublisher } from '../bus/publisher.js';
+import { registerLiveFeed, type LiveFeedOptions } from './liveFeedRoutes.js';
 
 export interface AppDependencies {
   readonly db: Database;
@@ -19,6 +21,10 @@ export interface AppDependencies {
   readonly services?: Services;
   readonly commands?: readonly AnyCommand[];
   readonly queries?: readonly AnyQuery[];
+  /** The live event feed (`/v1/events`, `/v1/ws`). */
+  readonly feed?: LiveFeedOptions;
+  /** Reported by /ready: whether events reach the bus, and how far behind they are. */
+  readonly publisher?: EventPublisher | null;
 }
 
 /** Request bodies larger than this are refused before they are parsed. */
@@ -69,13 +75,23 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     } catch {
       checks['eventStore'] = 'unreachable';
     }
-    const ready = Object.values(checks).every((check) => check === 'ok');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const publishing = deps.publisher?.status();
+    // The bus is reported, but does not make the node unready: NATS down never stops commands.
+    if (publishing) checks['eventBus'] = publishing.bus === 'ok' ? 'ok' : 'unreachable';
+    const ready = Object.entries(checks).every(([name, check]) => name === 'eventBus' || check === 'ok');
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      checks,
+      ...(publishing
+        ? { publisher: { publishedThrough: publishing.publishedThrough, lagMs: publishing.lagMs } }
+        : {}),
+    });
   });
 
   if (deps.services) {
     for (const command of deps.commands ?? []) registerCommand(app, deps.services, command);
     for (const query of deps.queries ?? []) registerQuery(app, deps.services, query);
+    if (deps.feed) registerLiveFeed(app, deps.services, deps.feed);
   }
   return app;
 }

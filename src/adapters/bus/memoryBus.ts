@@ -1,0 +1,48 @@
+/**
+ * The in-process bus of the embedded default: publishing hands each event to this process's
+ * subscribers, synchronously and in order. Nothing is kept, so a subscriber sees only what is
+ * published after it subscribed — the live feeds replay older events from the event store.
+ */
+import type { BusEvent, BusFilter, BusHandler, EventBus, Unsubscribe } from './port.js';
+
+export class MemoryBus implements EventBus {
+  readonly description = 'in-process event bus';
+  private readonly subscribers = new Set<{ filter: BusFilter; handler: BusHandler }>();
+  private closed = false;
+
+  constructor(private readonly onHandlerError: (error: unknown) => void = () => undefined) {}
+
+  publish(events: readonly BusEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the event bus is closed'));
+    for (const event of events) {
+      for (const subscriber of [...this.subscribers]) {
+        if (subscriber.filter.orgId !== undefined && subscriber.filter.orgId !== event.orgId) continue;
+        try {
+          subscriber.handler(event);
+        } catch (error) {
+          // One subscriber's bug must not stop delivery to the others or fail the publisher.
+          this.onHandlerError(error);
+        }
+      }
+    }
+    return Promise.resolve();
+  }
+
+  subscribe(filter: BusFilter, handler: BusHandler): Unsubscribe {
+    const subscriber = { filter, handler };
+    if (!this.closed) this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  health(): 'ok' {
+    return 'ok';
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.subscribers.clear();
+    return Promise.resolve();
+  }
+}
