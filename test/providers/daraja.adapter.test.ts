@@ -481,6 +481,31 @@ describe('Daraja adapter against a local Daraja', () => {
     expect(receiverIdentifierType(reversal)).toBe('11');
   });
 
+  it.each([['RecieverIdentifierType'], ['ReceiverIdentifierType']])(
+    'a reversal is accepted by a Daraja that knows only the spelling %s',
+    async (spelling) => {
+      daraja.override(PATHS.reversal, (request, response) => {
+        if (request.json[spelling] !== '11') {
+          sendJson(response, 400, {
+            requestId: 'r',
+            errorCode: '400.002.02',
+            errorMessage: `Bad Request - Invalid ${spelling}`,
+          });
+          return true;
+        }
+        sendJson(response, 200, INITIATOR_ACCEPTED);
+        return true;
+      });
+      value(
+        await adapter.reversal(credentials, {
+          transactionId: 'LGR7OWQX0R',
+          amount: shillings(10),
+          resultUrl: CALLBACK,
+        }),
+      );
+    },
+  );
+
   it('reads the receiver identifier under either spelling on the server side', () => {
     expect(receiverIdentifierType({ RecieverIdentifierType: '11' })).toBe('11');
     expect(receiverIdentifierType({ ReceiverIdentifierType: '4' })).toBe('4');

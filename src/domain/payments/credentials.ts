@@ -22,9 +22,16 @@ export interface MpesaCredentials {
   readonly initiatorName: string;
   /**
    * The initiator password already encrypted with Safaricom's certificate and base64-encoded
-   * (the `SecurityCredential` field, sent as is). Secret.
+   * (the `SecurityCredential` field, sent as is). Secret. The vault requires this or
+   * `initiatorPassword`.
    */
-  readonly securityCredential: string;
+  readonly securityCredential?: string | undefined;
+  /**
+   * The initiator password in clear; the Daraja adapter encrypts it with Safaricom's
+   * certificate for the environment (given to the adapter) when `securityCredential` is absent.
+   * Secret.
+   */
+  readonly initiatorPassword?: string | undefined;
   readonly environment: MpesaEnvironment;
 }
 
@@ -38,7 +45,12 @@ export interface StripeCredentials {
 
 /** Every secret value of a credentials object: what adapters scrub from any text they report. */
 export function mpesaSecrets(credentials: MpesaCredentials): readonly string[] {
-  return [credentials.consumerSecret, credentials.passkey, credentials.securityCredential];
+  return [
+    credentials.consumerSecret,
+    credentials.passkey,
+    credentials.securityCredential ?? '',
+    credentials.initiatorPassword ?? '',
+  ].filter((secret) => secret.length > 0);
 }
 
 export function stripeSecrets(credentials: StripeCredentials): readonly string[] {

@@ -47,6 +47,7 @@ import {
   type HttpOutcome,
   type Sleep,
 } from '../http.js';
+import { securityCredentialFor, type SecurityCertificates } from './securityCredential.js';
 import { DarajaTokenCache, TOKEN_CACHE_ENTRIES_MAX } from './tokenCache.js';
 import { field, isObject, readEnvelope, text, type DarajaEnvelope, type JsonObject } from './wire.js';
 
@@ -90,6 +91,11 @@ export interface DarajaOptions {
   /** Waits between retries of safe calls. */
   readonly sleep?: Sleep;
   readonly tokenCacheEntriesMax?: number;
+  /**
+   * Safaricom's certificates (PEM), to encrypt `initiatorPassword` when the credentials hold
+   * no ready `securityCredential`.
+   */
+  readonly securityCertificates?: SecurityCertificates;
 }
 
 type CallMode = 'money' | 'query';
@@ -106,6 +112,7 @@ export class DarajaMobileMoney implements MobileMoney {
   private readonly now: () => number;
   private readonly sleep: Sleep;
   private readonly tokens: DarajaTokenCache;
+  private readonly certificates: SecurityCertificates;
 
   constructor(options: DarajaOptions = {}) {
     this.baseUrls = options.baseUrls ?? DARAJA_BASE_URLS;
@@ -114,6 +121,7 @@ export class DarajaMobileMoney implements MobileMoney {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
     this.tokens = new DarajaTokenCache(this.now, options.tokenCacheEntriesMax ?? TOKEN_CACHE_ENTRIES_MAX);
+    this.certificates = options.securityCertificates ?? {};
   }
 
   /** How many tokens are cached (for tests and metrics). */
@@ -203,6 +211,8 @@ export class DarajaMobileMoney implements MobileMoney {
   ): Promise<ProviderResult<InitiatorAccepted>> {
     const problem = firstProblem(checkB2cPayout(request));
     if (problem) return failed(problem);
+    const security = this.securityCredential(credentials);
+    if (!security.ok) return security;
     return this.initiator(
       credentials,
       '/mpesa/b2c/v3/paymentrequest',
@@ -211,7 +221,7 @@ export class DarajaMobileMoney implements MobileMoney {
       {
         OriginatorConversationID: request.originatorConversationId,
         InitiatorName: credentials.initiatorName,
-        SecurityCredential: credentials.securityCredential,
+        SecurityCredential: security.value,
         CommandID: request.commandId ?? 'BusinessPayment',
         Amount: wholeShillings(request.amount),
         PartyA: credentials.shortcode,
@@ -230,9 +240,11 @@ export class DarajaMobileMoney implements MobileMoney {
   ): Promise<ProviderResult<InitiatorAccepted>> {
     const problem = firstProblem(checkTransactionStatus(request));
     if (problem) return failed(problem);
+    const security = this.securityCredential(credentials);
+    if (!security.ok) return security;
     return this.initiator(credentials, '/mpesa/transactionstatus/v1/query', 'query', undefined, {
       Initiator: credentials.initiatorName,
-      SecurityCredential: credentials.securityCredential,
+      SecurityCredential: security.value,
       CommandID: 'TransactionStatusQuery',
       ...(request.transactionId === undefined ? {} : { TransactionID: request.transactionId }),
       ...(request.originatorConversationId === undefined
@@ -253,9 +265,11 @@ export class DarajaMobileMoney implements MobileMoney {
   ): Promise<ProviderResult<InitiatorAccepted>> {
     const problem = firstProblem(checkAccountBalance(request));
     if (problem) return failed(problem);
+    const security = this.securityCredential(credentials);
+    if (!security.ok) return security;
     return this.initiator(credentials, '/mpesa/accountbalance/v1/query', 'query', undefined, {
       Initiator: credentials.initiatorName,
-      SecurityCredential: credentials.securityCredential,
+      SecurityCredential: security.value,
       CommandID: 'AccountBalance',
       PartyA: credentials.shortcode,
       IdentifierType: IDENTIFIER_SHORTCODE,
@@ -271,19 +285,34 @@ export class DarajaMobileMoney implements MobileMoney {
   ): Promise<ProviderResult<InitiatorAccepted>> {
     const problem = firstProblem(checkReversal(request));
     if (problem) return failed(problem);
+    const security = this.securityCredential(credentials);
+    if (!security.ok) return security;
     return this.initiator(credentials, '/mpesa/reversal/v1/request', 'money', undefined, {
       Initiator: credentials.initiatorName,
-      SecurityCredential: credentials.securityCredential,
+      SecurityCredential: security.value,
       CommandID: 'TransactionReversal',
       TransactionID: request.transactionId,
       Amount: wholeShillings(request.amount),
       ReceiverParty: credentials.shortcode,
-      // Safaricom's own spelling; their samples and gateway use it.
+      // Safaricom's samples spell it `Reciever`; some gateways and mocks expect the correct
+      // spelling. Daraja ignores fields it does not know, so both are sent.
       RecieverIdentifierType: IDENTIFIER_OPERATOR,
+      ReceiverIdentifierType: IDENTIFIER_OPERATOR,
       ResultURL: request.resultUrl,
       QueueTimeOutURL: request.queueTimeoutUrl ?? request.resultUrl,
       Remarks: request.remarks ?? DEFAULT_REMARKS.reversal,
       ...(request.occasion === undefined ? {} : { Occasion: request.occasion }),
+    });
+  }
+
+  private securityCredential(credentials: MpesaCredentials): ProviderResult<string> {
+    const answer = securityCredentialFor(credentials, this.certificates);
+    if (answer.ok) return succeeded(answer.value);
+    return failed({
+      kind: 'rejected',
+      providerCode: 'invalid_credentials',
+      message: answer.reason,
+      field: 'securityCredential',
     });
   }
 
@@ -321,6 +350,16 @@ export class DarajaMobileMoney implements MobileMoney {
     payload: JsonObject,
     acceptEnvelope?: (envelope: DarajaEnvelope) => boolean,
   ): Promise<ProviderResult<Answer>> {
+    // Credentials come from storage: a value outside the type is refused, not sent to "undefined".
+    const environment: string = credentials.environment;
+    if (environment !== 'sandbox' && environment !== 'production') {
+      return failed({
+        kind: 'rejected',
+        providerCode: 'invalid_credentials',
+        message: 'environment must be sandbox or production',
+        field: 'environment',
+      });
+    }
     const baseUrl = this.baseUrls[credentials.environment];
     const cacheKey = DarajaTokenCache.key(baseUrl, credentials.consumerKey, credentials.consumerSecret);
     const body = JSON.stringify(payload);
@@ -341,9 +380,12 @@ export class DarajaMobileMoney implements MobileMoney {
         body,
         timeoutMs: this.timeoutMs,
       });
-      // The STK password is the passkey in base64: as secret as the passkey itself.
-      const password = typeof payload.Password === 'string' ? [payload.Password] : [];
-      const secrets = [...mpesaSecrets(credentials), token.value, ...password];
+      // The STK password is the passkey in base64, the security credential the initiator
+      // password encrypted: as secret as what they are made of.
+      const derived = [payload.Password, payload.SecurityCredential].filter(
+        (item): item is string => typeof item === 'string',
+      );
+      const secrets = [...mpesaSecrets(credentials), token.value, ...derived];
       if (outcome.kind !== 'answered') {
         if (mode === 'query' && attempt < SAFE_CALL_ATTEMPTS_MAX) {
           await this.sleep(backoffMs(attempt, RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS));

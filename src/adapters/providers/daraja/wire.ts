@@ -20,15 +20,6 @@ export function field(object: JsonObject, key: string): unknown {
   return undefined;
 }
 
-/** The first of several spellings that is present (`RecieverIdentifierType` / `ReceiverIdentifierType`). */
-export function fieldOf(object: JsonObject, keys: readonly string[]): unknown {
-  for (const key of keys) {
-    const value = field(object, key);
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
-
 /** A string, or a finite number as its decimal text; anything else is undefined. */
 export function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
