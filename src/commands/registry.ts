@@ -3,7 +3,9 @@
  * resources, and the OpenAPI document are generated from these two lists.
  */
 import type { AnyCommand, AnyQuery } from './catalog.js';
-import { auditReadStream } from './audit/queries.js';
+import { auditGrantAccess, auditRevokeGrant } from './audit/grantCommands.js';
+import { auditListAccessLog, auditListGrants } from './audit/grantQueries.js';
+import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/queries.js';
 import {
   ledgerChangeLimit,
   ledgerCloseAccount,
@@ -60,6 +62,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   ledgerPostPending,
   ledgerVoidPending,
   ledgerReverseTransfer,
+  auditGrantAccess,
+  auditRevokeGrant,
 ];
 
 export const QUERIES: readonly AnyQuery[] = [
@@ -69,6 +73,10 @@ export const QUERIES: readonly AnyQuery[] = [
   getMember,
   listApiKeys,
   auditReadStream,
+  auditVerifyStream,
+  auditListEvents,
+  auditListGrants,
+  auditListAccessLog,
   ledgerListAccounts,
   ledgerGetBalance,
   ledgerListTransfers,

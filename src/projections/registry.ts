@@ -1,6 +1,7 @@
 import type { Projection } from './projection.js';
+import { auditProjection } from './audit/auditProjection.js';
 import { ledgerProjection } from './ledger/ledgerProjection.js';
 import { tenancyProjection } from './tenancy/tenancyProjection.js';
 
 /** Every read model, projected by one projector. */
-export const PROJECTIONS: readonly Projection[] = [tenancyProjection, ledgerProjection];
+export const PROJECTIONS: readonly Projection[] = [tenancyProjection, ledgerProjection, auditProjection];

@@ -307,6 +307,58 @@ for (const { backend, run } of BACKENDS) {
           ]);
           lastPosition = single.position ?? lastPosition;
         }
+        // The audit lists: three grants the demo organization gave an auditor organization,
+        // three reads made under one of them (the access log), and a last grant whose position
+        // is past those reads.
+        const auditors = await app.request('POST', '/v1/organizations', {
+          token: app.adminKey,
+          body: {
+            name: 'Page Auditors',
+            admin: { email: `auditors-${backend}@example.com`, name: 'Auditors', password: PASSWORD },
+          },
+        });
+        expect(auditors.status).toBe(201);
+        // A login finds the new admin once it is projected: under load that can take a while.
+        for (let attempt = 0; attempt < 30; attempt += 1) {
+          const seen = await app.request(
+            'GET',
+            `/v1/organizations?consistentWith=${auditors.body.position}`,
+            {
+              token: app.adminKey,
+            },
+          );
+          if (seen.status !== 409) break;
+        }
+        const login = await app.request('POST', '/v1/auth/login', {
+          body: { email: `auditors-${backend}@example.com`, password: PASSWORD },
+        });
+        expect(login.status, JSON.stringify(login.body)).toBe(200);
+        const auditorKey = await app.request('POST', '/v1/api-keys', {
+          token: login.body.accessToken as string,
+          body: { name: 'page auditor', scopes: ['audit:read'] },
+        });
+        expect(auditorKey.status).toBe(201);
+        const grantTo = async (): Promise<{ grantId: string; position: string }> => {
+          const granted = await app.request('POST', '/v1/audit/grants', {
+            token: app.demoKey,
+            body: {
+              granteeOrgId: auditors.body.orgId,
+              scopes: ['audit:read'],
+              expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+            },
+          });
+          expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+          return granted.body as { grantId: string; position: string };
+        };
+        const first = await grantTo();
+        await grantTo();
+        for (let i = 0; i < 3; i += 1) {
+          const read = await app.request('GET', `/v1/audit/verify?grantId=${first.grantId}`, {
+            token: auditorKey.body.apiKey as string,
+          });
+          expect(read.status).toBe(200);
+        }
+        lastPosition = (await grantTo()).position;
       });
 
       it.each(LIST_QUERIES.map((query) => ({ name: query.name, query })))(

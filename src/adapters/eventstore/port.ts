@@ -165,8 +165,17 @@ export interface EventStore {
    * tell: what "caught up with everything committed now" means for read-your-writes.
    */
   headPosition?(): Promise<Position | null>;
-  /** How many events are stored, where the store can tell cheaply (progress bars). */
-  countEvents?(): Promise<number>;
+  /**
+   * How many events are stored (only those of streams starting with `filter.streamPrefix`,
+   * when given), where the store can tell cheaply (progress bars).
+   */
+  countEvents?(filter?: Pick<EventFilter, 'streamPrefix'>): Promise<number>;
+  /**
+   * One organization's stream names in name order, after `after` (exclusive), at most `limit`
+   * (≤ READ_PAGE_MAX), where the store can list them: a whole-organization verify pages
+   * through them. `orgPrefix` is `{orgId}.`.
+   */
+  listStreams?(orgPrefix: string, after: string | null, limit: number): Promise<readonly string[]>;
   /** Recomputes the stream's hash chain and names the first broken link. */
   verifyStream(stream: string): Promise<VerifyResult>;
   close(): Promise<void>;

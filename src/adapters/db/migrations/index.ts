@@ -1,6 +1,7 @@
 import { migration as eventStore } from './0001_event_store.js';
 import { migration as spine } from './0002_spine.js';
 import { migration as ledger } from './0003_ledger.js';
+import { migration as audit } from './0004_audit.js';
 import { migration as fanoutLimits } from './0006_fanout_limits.js';
 
 export interface Migration {
@@ -11,4 +12,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add new files here; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [eventStore, spine, ledger, fanoutLimits];
+export const MIGRATIONS: readonly Migration[] = [eventStore, spine, ledger, audit, fanoutLimits];

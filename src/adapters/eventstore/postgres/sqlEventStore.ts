@@ -13,6 +13,7 @@ import {
   READ_PAGE_MAX,
   START,
   type AppendResult,
+  type EventFilter,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -195,11 +196,37 @@ export class SqlEventStore implements EventStore {
     return row ? { commit: BigInt(row.commit), prepare: BigInt(row.prepare) } : null;
   }
 
-  async countEvents(): Promise<number> {
+  async countEvents(filter: Pick<EventFilter, 'streamPrefix'> = {}): Promise<number> {
+    const prefix = filter.streamPrefix;
+    if (prefix === undefined || prefix === '') {
+      const { rows } = await this.guard(() =>
+        this.db.query<{ n: string }>('SELECT count(*)::text AS n FROM ll_events'),
+      );
+      return Number(rows[0]?.n ?? 0);
+    }
     const { rows } = await this.guard(() =>
-      this.db.query<{ n: string }>('SELECT count(*)::text AS n FROM ll_events'),
+      this.db.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ll_events WHERE org_id = split_part($1, '.', 1) AND starts_with(stream_name, $1)`,
+        [prefix],
+      ),
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async listStreams(orgPrefix: string, after: string | null, limit: number): Promise<readonly string[]> {
+    const max = checkMaxCount(limit);
+    const org = orgPrefix.endsWith('.') ? orgPrefix.slice(0, -1) : orgPrefix;
+    if (org === '' || org.includes('.')) throw new ValidationError('orgPrefix', 'must be "{orgId}."');
+    // The expression index of migration 0004 serves exactly this: one organization, by name.
+    const { rows } = await this.guard(() =>
+      this.db.query<{ stream_name: string }>(
+        `SELECT stream_name FROM ll_streams
+          WHERE split_part(stream_name, '.', 1) = $1 AND ($2::text IS NULL OR stream_name > $2::text)
+          ORDER BY split_part(stream_name, '.', 1), stream_name LIMIT $3`,
+        [org, after, max],
+      ),
+    );
+    return rows.map((row) => row.stream_name);
   }
 
   async verifyStream(stream: string): Promise<VerifyResult> {
