@@ -363,6 +363,32 @@ describe('M-Pesa simulator', () => {
     await simulator.idle();
   });
 
+  it('posts each callback when its injected delay has passed on the scheduler', async () => {
+    simulator = make({ stkCallbackDelayMs: 3_000, resultCallbackDelayMs: 500 });
+    value(await push('0712345678'));
+    value(await simulator.accountBalance(credentials, { resultUrl: callbackUrl }));
+    expect(scheduler.advance(499)).toBe(0);
+    expect(scheduler.advance(1)).toBe(1);
+    await waitFor(() => receiver.requests.length === 1, 'the balance result');
+    expect(receiver.requests[0]!.json.Result).toBeDefined();
+    expect(scheduler.advance(2_499)).toBe(0);
+    expect(scheduler.advance(1)).toBe(1);
+    await waitFor(() => receiver.requests.length === 2, 'the STK callback');
+    expect(receiver.requests[1]!.json.Body.stkCallback).toBeDefined();
+  });
+
+  it('keeps delivering when the delivery observer throws', async () => {
+    simulator = make({
+      onDelivery: () => {
+        throw new Error('observer broke');
+      },
+    });
+    value(await push('0712345678'));
+    value(await push('0712345679'));
+    await callbacks(2);
+    expect(simulator.pendingCallbacks).toBe(0);
+  });
+
   it('cancels scheduled callbacks on close', async () => {
     value(await push('0712345678'));
     expect(simulator.pendingCallbacks).toBe(1);

@@ -86,6 +86,7 @@ export class CallbackSender {
     await this.idle();
   }
 
+  /** Never rejects: it runs detached from any request, where a rejection would go unhandled. */
   private async run(job: CallbackJob): Promise<void> {
     try {
       const body = JSON.stringify(job.body());
@@ -97,14 +98,28 @@ export class CallbackSender {
           body,
           timeoutMs: this.timeoutMs,
         });
-        this.onDelivery(
+        this.report(
           outcome.kind === 'answered'
             ? { kind: job.kind, id: job.id, status: outcome.status }
             : { kind: job.kind, id: job.id, error: outcome.message },
         );
       }
+    } catch (error) {
+      this.report({
+        kind: job.kind,
+        id: job.id,
+        error: `the simulator could not build the callback (${error instanceof Error ? error.name : 'error'})`,
+      });
     } finally {
       this.settle();
+    }
+  }
+
+  private report(delivery: CallbackDelivery): void {
+    try {
+      this.onDelivery(delivery);
+    } catch {
+      // An observer's failure must not stop deliveries.
     }
   }
 
