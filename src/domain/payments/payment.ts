@@ -1,0 +1,609 @@
+/**
+ * A payment (`pay_…`): one M-Pesa collection, one M-Pesa payout or one card payment, from
+ * intent to settlement. One stream per payment, so a callback, a status query, a fraud review
+ * and a reversal of the same payment are decided one after the other by one writer: a
+ * duplicate callback finds the payment already settled, a second reversal finds the first.
+ *
+ * The provider is never called from here (DESIGN: the intent is stored first, the provider's
+ * answer comes back as a new command), and the fraud score arrives already computed.
+ */
+import { accept, refuse, unreachable, type Decision } from '../decider.js';
+import { formatAmount, isAmountProblem, parseAmount } from '../ledger/money.js';
+
+export const PAYMENT_KINDS = ['mpesa_collection', 'mpesa_payout', 'card_payment'] as const;
+export type PaymentKind = (typeof PAYMENT_KINDS)[number];
+export type PaymentProvider = 'mpesa' | 'stripe';
+
+export const PAYMENT_STATUSES = [
+  'held',
+  'initiated',
+  'pending',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'blocked',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+const TERMINAL: ReadonlySet<PaymentStatus> = new Set(['succeeded', 'failed', 'cancelled', 'blocked']);
+
+export interface PaymentIntent {
+  readonly paymentId: string;
+  readonly kind: PaymentKind;
+  readonly provider: PaymentProvider;
+  readonly customerId: string | null;
+  /** A decimal string in `currency`, at most `scale` decimals. */
+  readonly amount: string;
+  readonly currency: string;
+  readonly scale: number;
+  /** The phone number (M-Pesa) or payment method id (cards) money comes from or goes to. */
+  readonly counterparty: string;
+  readonly reference: string;
+  readonly description: string;
+  /** The payout batch this payment belongs to, if any. */
+  readonly batchId: string | null;
+}
+
+export interface FraudVerdict {
+  readonly score: number;
+  readonly decision: 'allow' | 'review' | 'block';
+  readonly rules: readonly { readonly rule: string; readonly points: number; readonly reason: string }[];
+}
+
+export type SettlementResult =
+  | {
+      readonly outcome: 'succeeded';
+      /** The provider's receipt (M-Pesa receipt number, card charge id). */
+      readonly receipt: string;
+      readonly transferId: string | null;
+    }
+  | { readonly outcome: 'failed'; readonly resultCode: string; readonly resultText: string };
+
+export type PaymentEvent =
+  | {
+      readonly type: 'PaymentInitiated';
+      readonly data: PaymentIntent & { fraud: FraudVerdict; status: PaymentStatus };
+    }
+  | {
+      readonly type: 'FraudAlertRaised';
+      readonly data: {
+        paymentId: string;
+        alertId: string;
+        customerId: string | null;
+        counterparty: string;
+        score: number;
+        rules: FraudVerdict['rules'];
+      };
+    }
+  | { readonly type: 'PaymentBlocked'; readonly data: { paymentId: string; score: number; reason: string } }
+  | {
+      readonly type: 'FraudReviewed';
+      readonly data: {
+        paymentId: string;
+        alertId: string;
+        outcome: 'released' | 'cancelled';
+        notes: string;
+        reviewerId: string;
+      };
+    }
+  | { readonly type: 'PaymentSubmitted'; readonly data: { paymentId: string; providerRef: string } }
+  | {
+      readonly type: 'PaymentSucceeded';
+      readonly data: {
+        paymentId: string;
+        providerRef: string | null;
+        receipt: string;
+        amount: string;
+        transferId: string | null;
+      };
+    }
+  | {
+      readonly type: 'PaymentFailed';
+      readonly data: {
+        paymentId: string;
+        providerRef: string | null;
+        resultCode: string;
+        resultText: string;
+      };
+    }
+  | { readonly type: 'PaymentCancelled'; readonly data: { paymentId: string; reason: string } }
+  | {
+      readonly type: 'ProviderCallbackReceived';
+      readonly data: { paymentId: string; providerRef: string | null; duplicate: boolean; body: object };
+    }
+  | {
+      readonly type: 'ProviderStatusQueried';
+      readonly data: {
+        paymentId: string;
+        outcome: 'pending' | 'succeeded' | 'failed';
+        resultCode: string;
+        resultText: string;
+      };
+    }
+  | {
+      readonly type: 'ReversalRequested';
+      readonly data: { paymentId: string; reversalId: string; amount: string; reason: string };
+    }
+  | {
+      readonly type: 'ReversalSucceeded';
+      readonly data: {
+        paymentId: string;
+        reversalId: string;
+        amount: string;
+        transferId: string | null;
+        providerRef: string | null;
+      };
+    }
+  | {
+      readonly type: 'ReversalFailed';
+      readonly data: { paymentId: string; reversalId: string; resultCode: string; resultText: string };
+    };
+
+export type ReversalStatus = 'requested' | 'succeeded' | 'failed';
+
+export interface ReversalState {
+  readonly reversalId: string;
+  /** Minor units. */
+  readonly amount: bigint;
+  readonly status: ReversalStatus;
+}
+
+export interface PaymentState {
+  readonly intent: PaymentIntent | null;
+  readonly status: PaymentStatus | null;
+  readonly fraud: FraudVerdict | null;
+  readonly alertId: string | null;
+  readonly providerRef: string | null;
+  readonly receipt: string | null;
+  readonly transferId: string | null;
+  /** Reversals (M-Pesa: at most one) and refunds (cards: partial, up to what was captured). */
+  readonly reversals: readonly ReversalState[];
+}
+
+export const initialPaymentState: PaymentState = {
+  intent: null,
+  status: null,
+  fraud: null,
+  alertId: null,
+  providerRef: null,
+  receipt: null,
+  transferId: null,
+  reversals: [],
+};
+
+export type PaymentCommand =
+  | {
+      readonly type: 'InitiatePayment';
+      readonly intent: PaymentIntent;
+      readonly fraud: FraudVerdict;
+      /** Used when the verdict holds the payment for review. */
+      readonly alertId: string;
+    }
+  | { readonly type: 'RecordSubmission'; readonly providerRef: string }
+  | { readonly type: 'RecordCallback'; readonly providerRef: string | null; readonly body: object }
+  | {
+      readonly type: 'Settle';
+      readonly result: SettlementResult;
+      readonly via: 'callback' | 'query' | 'provider';
+    }
+  | {
+      readonly type: 'RecordStatusQuery';
+      readonly outcome: 'pending' | 'succeeded' | 'failed';
+      readonly resultCode: string;
+      readonly resultText: string;
+    }
+  | {
+      readonly type: 'ReviewFraud';
+      readonly outcome: 'released' | 'cancelled';
+      readonly notes: string;
+      readonly reviewerId: string;
+    }
+  | { readonly type: 'Cancel'; readonly reason: string }
+  | {
+      readonly type: 'RequestReversal';
+      readonly reversalId: string;
+      /** Null for the whole (remaining) amount. */
+      readonly amount: string | null;
+      readonly reason: string;
+      /** M-Pesa reversals happen at most once; card refunds may be partial, up to what remains. */
+      readonly partialAllowed: boolean;
+    }
+  | {
+      readonly type: 'RecordReversalResult';
+      readonly reversalId: string;
+      readonly result:
+        | {
+            readonly outcome: 'succeeded';
+            readonly transferId: string | null;
+            readonly providerRef: string | null;
+          }
+        | { readonly outcome: 'failed'; readonly resultCode: string; readonly resultText: string };
+    };
+
+export interface PaymentResult {
+  readonly paymentId: string;
+  readonly status: PaymentStatus;
+  /** False when the command found its work already done (a duplicate callback, a retried request). */
+  readonly changed: boolean;
+  readonly reversalId?: string;
+  readonly reversalAmount?: string;
+}
+
+type D = Decision<PaymentEvent, PaymentResult>;
+
+function units(amount: string, scale: number): bigint {
+  const parsed = parseAmount(amount, scale);
+  // Amounts in events were checked before they were stored; a bad one here is a bug.
+  if (isAmountProblem(parsed)) throw new Error(`stored amount ${amount} is invalid: ${parsed.reason}`);
+  return parsed;
+}
+
+export function evolvePayment(state: PaymentState, event: PaymentEvent): PaymentState {
+  switch (event.type) {
+    case 'PaymentInitiated': {
+      const { fraud, status, ...intent } = event.data;
+      return { ...state, intent, fraud, status };
+    }
+    case 'FraudAlertRaised':
+      return { ...state, alertId: event.data.alertId, status: 'held' };
+    case 'PaymentBlocked':
+      return { ...state, status: 'blocked' };
+    case 'FraudReviewed':
+      return { ...state, status: event.data.outcome === 'released' ? 'initiated' : state.status };
+    case 'PaymentSubmitted':
+      return { ...state, status: 'pending', providerRef: event.data.providerRef };
+    case 'PaymentSucceeded':
+      return {
+        ...state,
+        status: 'succeeded',
+        receipt: event.data.receipt,
+        transferId: event.data.transferId,
+        providerRef: event.data.providerRef ?? state.providerRef,
+      };
+    case 'PaymentFailed':
+      return { ...state, status: 'failed', providerRef: event.data.providerRef ?? state.providerRef };
+    case 'PaymentCancelled':
+      return { ...state, status: 'cancelled' };
+    case 'ProviderCallbackReceived':
+    case 'ProviderStatusQueried':
+      return state;
+    case 'ReversalRequested': {
+      const scale = state.intent?.scale ?? 0;
+      return {
+        ...state,
+        reversals: [
+          ...state.reversals,
+          { reversalId: event.data.reversalId, amount: units(event.data.amount, scale), status: 'requested' },
+        ],
+      };
+    }
+    case 'ReversalSucceeded':
+    case 'ReversalFailed': {
+      const status: ReversalStatus = event.type === 'ReversalSucceeded' ? 'succeeded' : 'failed';
+      return {
+        ...state,
+        reversals: state.reversals.map((reversal) =>
+          reversal.reversalId === event.data.reversalId ? { ...reversal, status } : reversal,
+        ),
+      };
+    }
+    default:
+      return unreachable(event);
+  }
+}
+
+function sameIntent(a: PaymentIntent, b: PaymentIntent): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function result(
+  state: PaymentState,
+  status: PaymentStatus,
+  changed: boolean,
+  extra: Partial<PaymentResult> = {},
+): PaymentResult {
+  return { paymentId: state.intent?.paymentId ?? '', status, changed, ...extra };
+}
+
+/** What is left to reverse or refund: the amount less every reversal not known to have failed. */
+export function reversibleUnits(state: PaymentState): bigint {
+  if (!state.intent) return 0n;
+  const taken = state.reversals
+    .filter((reversal) => reversal.status !== 'failed')
+    .reduce((sum, reversal) => sum + reversal.amount, 0n);
+  return units(state.intent.amount, state.intent.scale) - taken;
+}
+
+function initiate(command: Extract<PaymentCommand, { type: 'InitiatePayment' }>, state: PaymentState): D {
+  if (state.intent) {
+    // The same request again answers as the first did; the same id for another payment is refused.
+    if (sameIntent(state.intent, command.intent))
+      return accept([], result(state, state.status ?? 'initiated', false));
+    return refuse(
+      'ID_REUSED',
+      `Payment id ${command.intent.paymentId} was already used for another payment.`,
+      {
+        paymentId: command.intent.paymentId,
+      },
+    );
+  }
+  const intent = command.intent;
+  const { fraud } = command;
+  const status: PaymentStatus =
+    fraud.decision === 'block' ? 'blocked' : fraud.decision === 'review' ? 'held' : 'initiated';
+  const events: PaymentEvent[] = [
+    { type: 'PaymentInitiated', data: { ...intent, fraud, status: 'initiated' } },
+  ];
+  if (status === 'held') {
+    events.push({
+      type: 'FraudAlertRaised',
+      data: {
+        paymentId: intent.paymentId,
+        alertId: command.alertId,
+        customerId: intent.customerId,
+        counterparty: intent.counterparty,
+        score: fraud.score,
+        rules: fraud.rules,
+      },
+    });
+  }
+  if (status === 'blocked') {
+    events.push({
+      type: 'PaymentBlocked',
+      data: {
+        paymentId: intent.paymentId,
+        score: fraud.score,
+        reason: fraud.rules.map((rule) => rule.reason).join(' '),
+      },
+    });
+  }
+  return accept(events, { paymentId: intent.paymentId, status, changed: true });
+}
+
+function settle(
+  command: Extract<PaymentCommand, { type: 'Settle' }>,
+  state: PaymentState,
+  intent: PaymentIntent,
+): D {
+  const status = state.status ?? 'initiated';
+  // A second answer about a settled payment (a duplicate callback, a late query) changes nothing.
+  if (TERMINAL.has(status)) return accept([], result(state, status, false));
+  if (status === 'held') {
+    return refuse(
+      'INVALID_STATE',
+      'The payment is held for fraud review and was never sent to the provider.',
+    );
+  }
+  if (command.result.outcome === 'succeeded') {
+    return accept(
+      [
+        {
+          type: 'PaymentSucceeded',
+          data: {
+            paymentId: intent.paymentId,
+            providerRef: state.providerRef,
+            receipt: command.result.receipt,
+            amount: intent.amount,
+            transferId: command.result.transferId,
+          },
+        },
+      ],
+      result(state, 'succeeded', true),
+    );
+  }
+  return accept(
+    [
+      {
+        type: 'PaymentFailed',
+        data: {
+          paymentId: intent.paymentId,
+          providerRef: state.providerRef,
+          resultCode: command.result.resultCode,
+          resultText: command.result.resultText,
+        },
+      },
+    ],
+    result(state, 'failed', true),
+  );
+}
+
+function requestReversal(
+  command: Extract<PaymentCommand, { type: 'RequestReversal' }>,
+  state: PaymentState,
+  intent: PaymentIntent,
+): D {
+  const status = state.status ?? 'initiated';
+  const earlier = state.reversals.find((reversal) => reversal.reversalId === command.reversalId);
+  if (earlier) {
+    return accept(
+      [],
+      result(state, status, false, {
+        reversalId: earlier.reversalId,
+        reversalAmount: formatAmount(earlier.amount, intent.scale),
+      }),
+    );
+  }
+  if (status !== 'succeeded') {
+    return refuse('INVALID_STATE', `Only a succeeded payment can be reversed; this one is ${status}.`, {
+      status,
+    });
+  }
+  const live = state.reversals.filter((reversal) => reversal.status !== 'failed');
+  if (!command.partialAllowed && live.length > 0) {
+    return refuse('ALREADY_REVERSED', 'This payment has already been reversed.', {
+      reversalId: live[0]?.reversalId ?? null,
+    });
+  }
+  const remaining = reversibleUnits(state);
+  if (remaining <= 0n) return refuse('ALREADY_REVERSED', 'Nothing of this payment is left to refund.');
+  let amount = remaining;
+  if (command.amount !== null) {
+    const asked = parseAmount(command.amount, intent.scale);
+    if (isAmountProblem(asked)) {
+      return refuse('VALIDATION_FAILED', `amount ${asked.reason}`, { field: 'amount' });
+    }
+    if (asked > remaining) {
+      return refuse(
+        'INVALID_STATE',
+        `Only ${formatAmount(remaining, intent.scale)} ${intent.currency} is left to refund.`,
+        {
+          remaining: formatAmount(remaining, intent.scale),
+        },
+      );
+    }
+    if (!command.partialAllowed && asked !== remaining) {
+      return refuse('VALIDATION_FAILED', 'amount: this payment can only be reversed in full', {
+        field: 'amount',
+      });
+    }
+    amount = asked;
+  }
+  const text = formatAmount(amount, intent.scale);
+  return accept(
+    [
+      {
+        type: 'ReversalRequested',
+        data: {
+          paymentId: intent.paymentId,
+          reversalId: command.reversalId,
+          amount: text,
+          reason: command.reason,
+        },
+      },
+    ],
+    result(state, status, true, { reversalId: command.reversalId, reversalAmount: text }),
+  );
+}
+
+export function decidePayment(command: PaymentCommand, state: PaymentState): D {
+  if (command.type === 'InitiatePayment') return initiate(command, state);
+  const intent = state.intent;
+  if (!intent) return refuse('NOT_FOUND', 'No such payment.');
+  const status = state.status ?? 'initiated';
+  switch (command.type) {
+    case 'RecordSubmission':
+      if (status === 'pending' && state.providerRef === command.providerRef)
+        return accept([], result(state, status, false));
+      if (status !== 'initiated') return accept([], result(state, status, false));
+      return accept(
+        [
+          {
+            type: 'PaymentSubmitted',
+            data: { paymentId: intent.paymentId, providerRef: command.providerRef },
+          },
+        ],
+        result(state, 'pending', true),
+      );
+    case 'RecordCallback':
+      return accept(
+        [
+          {
+            type: 'ProviderCallbackReceived',
+            data: {
+              paymentId: intent.paymentId,
+              providerRef: command.providerRef,
+              duplicate: TERMINAL.has(status),
+              body: command.body,
+            },
+          },
+        ],
+        result(state, status, true),
+      );
+    case 'Settle':
+      return settle(command, state, intent);
+    case 'RecordStatusQuery':
+      return accept(
+        [
+          {
+            type: 'ProviderStatusQueried',
+            data: {
+              paymentId: intent.paymentId,
+              outcome: command.outcome,
+              resultCode: command.resultCode,
+              resultText: command.resultText,
+            },
+          },
+        ],
+        result(state, status, true),
+      );
+    case 'ReviewFraud':
+      if (status !== 'held' || state.alertId === null) {
+        return refuse('INVALID_STATE', `Only a held payment can be reviewed; this one is ${status}.`, {
+          status,
+        });
+      }
+      return accept(
+        [
+          {
+            type: 'FraudReviewed',
+            data: {
+              paymentId: intent.paymentId,
+              alertId: state.alertId,
+              outcome: command.outcome,
+              notes: command.notes,
+              reviewerId: command.reviewerId,
+            },
+          },
+          ...(command.outcome === 'cancelled'
+            ? [
+                {
+                  type: 'PaymentCancelled' as const,
+                  data: {
+                    paymentId: intent.paymentId,
+                    reason: `Cancelled in fraud review: ${command.notes}`,
+                  },
+                },
+              ]
+            : []),
+        ],
+        result(state, command.outcome === 'released' ? 'initiated' : 'cancelled', true),
+      );
+    case 'Cancel':
+      if (TERMINAL.has(status)) return accept([], result(state, status, false));
+      if (status === 'pending') {
+        return refuse('INVALID_STATE', 'The provider already has this payment; wait for its result.');
+      }
+      return accept(
+        [{ type: 'PaymentCancelled', data: { paymentId: intent.paymentId, reason: command.reason } }],
+        result(state, 'cancelled', true),
+      );
+    case 'RequestReversal':
+      return requestReversal(command, state, intent);
+    case 'RecordReversalResult': {
+      const reversal = state.reversals.find((candidate) => candidate.reversalId === command.reversalId);
+      if (!reversal) return refuse('NOT_FOUND', 'No such reversal.', { reversalId: command.reversalId });
+      if (reversal.status !== 'requested')
+        return accept([], result(state, status, false, { reversalId: reversal.reversalId }));
+      const amount = formatAmount(reversal.amount, intent.scale);
+      const event: PaymentEvent =
+        command.result.outcome === 'succeeded'
+          ? {
+              type: 'ReversalSucceeded',
+              data: {
+                paymentId: intent.paymentId,
+                reversalId: reversal.reversalId,
+                amount,
+                transferId: command.result.transferId,
+                providerRef: command.result.providerRef,
+              },
+            }
+          : {
+              type: 'ReversalFailed',
+              data: {
+                paymentId: intent.paymentId,
+                reversalId: reversal.reversalId,
+                resultCode: command.result.resultCode,
+                resultText: command.result.resultText,
+              },
+            };
+      return accept(
+        [event],
+        result(state, status, true, { reversalId: reversal.reversalId, reversalAmount: amount }),
+      );
+    }
+    default:
+      return unreachable(command);
+  }
+}
+
+export const paymentDecider = { initialState: initialPaymentState, evolve: evolvePayment };

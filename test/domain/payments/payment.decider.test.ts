@@ -1,0 +1,393 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decidePayment,
+  evolvePayment,
+  initialPaymentState,
+  reversibleUnits,
+  type FraudVerdict,
+  type PaymentCommand,
+  type PaymentEvent,
+  type PaymentIntent,
+  type PaymentState,
+} from '../../../src/domain/payments/payment.js';
+import {
+  decideCustomer,
+  evolveCustomer,
+  initialCustomerState,
+} from '../../../src/domain/customers/customer.js';
+
+const INTENT: PaymentIntent = {
+  paymentId: 'pay_1',
+  kind: 'mpesa_collection',
+  provider: 'mpesa',
+  customerId: 'cus_1',
+  amount: '1000',
+  currency: 'KES',
+  scale: 2,
+  counterparty: '254712345678',
+  reference: 'INV-1',
+  description: 'Invoice 1',
+  batchId: null,
+};
+const CARD: PaymentIntent = {
+  ...INTENT,
+  kind: 'card_payment',
+  provider: 'stripe',
+  amount: '100.00',
+  currency: 'USD',
+  counterparty: 'pm_1',
+};
+const ALLOW: FraudVerdict = { score: 0, decision: 'allow', rules: [] };
+const REVIEW: FraudVerdict = {
+  score: 60,
+  decision: 'review',
+  rules: [{ rule: 'unusual_hour', points: 60, reason: 'late' }],
+};
+const BLOCK: FraudVerdict = {
+  score: 90,
+  decision: 'block',
+  rules: [{ rule: 'repeated_failures', points: 90, reason: 'fails' }],
+};
+
+function given(events: readonly PaymentEvent[]): PaymentState {
+  return events.reduce(evolvePayment, initialPaymentState);
+}
+
+function when(state: PaymentState, command: PaymentCommand) {
+  const decision = decidePayment(command, state);
+  if (!decision.ok) return { ok: false as const, code: decision.error.code, state };
+  return {
+    ok: true as const,
+    events: decision.events,
+    result: decision.result,
+    state: decision.events.reduce(evolvePayment, state),
+  };
+}
+
+function run(commands: readonly PaymentCommand[], start: PaymentState = initialPaymentState): PaymentState {
+  return commands.reduce((state, command) => {
+    const outcome = when(state, command);
+    return outcome.state;
+  }, start);
+}
+
+const initiate = (intent = INTENT, fraud = ALLOW): PaymentCommand => ({
+  type: 'InitiatePayment',
+  intent,
+  fraud,
+  alertId: 'fra_1',
+});
+const submit: PaymentCommand = { type: 'RecordSubmission', providerRef: 'ws_CO_1' };
+const success: PaymentCommand = {
+  type: 'Settle',
+  via: 'callback',
+  result: { outcome: 'succeeded', receipt: 'NLJ7RT61SV', transferId: 'pay_1:collect' },
+};
+const failure: PaymentCommand = {
+  type: 'Settle',
+  via: 'callback',
+  result: { outcome: 'failed', resultCode: '1032', resultText: 'Request cancelled by user' },
+};
+
+describe('payment decider: given / when / then', () => {
+  it('initiate → PaymentInitiated with the fraud verdict; the same request again writes nothing; another body is ID_REUSED', () => {
+    const first = when(initialPaymentState, initiate());
+    expect(first.ok && first.events.map((event) => event.type)).toEqual(['PaymentInitiated']);
+    const again = when(first.state, initiate());
+    expect(again.ok && again.events).toEqual([]);
+    expect(when(first.state, initiate({ ...INTENT, amount: '2000' }))).toMatchObject({
+      ok: false,
+      code: 'ID_REUSED',
+    });
+  });
+
+  it('a review verdict holds the payment with FraudAlertRaised; a block verdict records PaymentBlocked', () => {
+    const held = when(initialPaymentState, initiate(INTENT, REVIEW));
+    expect(held.ok && held.events.map((event) => event.type)).toEqual([
+      'PaymentInitiated',
+      'FraudAlertRaised',
+    ]);
+    expect(held.state.status).toBe('held');
+    const blocked = when(initialPaymentState, initiate(INTENT, BLOCK));
+    expect(blocked.ok && blocked.events.map((event) => event.type)).toEqual([
+      'PaymentInitiated',
+      'PaymentBlocked',
+    ]);
+    expect(blocked.state.status).toBe('blocked');
+    expect(when(blocked.state, submit).state.status).toBe('blocked');
+  });
+
+  it('a held payment cannot settle; review releases it or cancels it, and only a held one can be reviewed', () => {
+    const held = run([initiate(INTENT, REVIEW)]);
+    expect(when(held, success)).toMatchObject({ ok: false, code: 'INVALID_STATE' });
+    const released = when(held, {
+      type: 'ReviewFraud',
+      outcome: 'released',
+      notes: 'known customer',
+      reviewerId: 'usr_1',
+    });
+    expect(released.state.status).toBe('initiated');
+    const cancelled = when(held, {
+      type: 'ReviewFraud',
+      outcome: 'cancelled',
+      notes: 'stolen phone',
+      reviewerId: 'usr_1',
+    });
+    expect(cancelled.ok && cancelled.events.map((event) => event.type)).toEqual([
+      'FraudReviewed',
+      'PaymentCancelled',
+    ]);
+    expect(
+      when(released.state, { type: 'ReviewFraud', outcome: 'released', notes: 'x', reviewerId: 'usr_1' }),
+    ).toMatchObject({
+      ok: false,
+      code: 'INVALID_STATE',
+    });
+  });
+
+  it('submission → pending; the callback settles it once; a duplicate callback is recorded as a duplicate and changes nothing', () => {
+    const pending = run([initiate(), submit]);
+    expect(pending.status).toBe('pending');
+    const settled = when(pending, success);
+    expect(settled.ok && settled.result.changed).toBe(true);
+    expect(settled.state.status).toBe('succeeded');
+    const duplicate = when(settled.state, success);
+    expect(duplicate.ok && duplicate.events).toEqual([]);
+    const late = when(settled.state, failure);
+    expect(late.ok && late.events).toEqual([]);
+    expect(late.state.status).toBe('succeeded');
+    const raw = when(settled.state, { type: 'RecordCallback', providerRef: 'ws_CO_1', body: { Body: {} } });
+    expect(raw.ok && raw.events[0]).toMatchObject({
+      type: 'ProviderCallbackReceived',
+      data: { duplicate: true },
+    });
+  });
+
+  it('a callback that arrives before the submission is recorded still settles the payment', () => {
+    const state = run([initiate(), success]);
+    expect(state.status).toBe('succeeded');
+    expect(when(state, submit).state.status).toBe('succeeded');
+  });
+
+  it('an M-Pesa reversal happens at most once and only after success; its result is recorded once', () => {
+    expect(
+      when(run([initiate(), submit]), {
+        type: 'RequestReversal',
+        reversalId: 'rev_1',
+        amount: null,
+        reason: 'r',
+        partialAllowed: false,
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: 'INVALID_STATE',
+    });
+    const paid = run([initiate(), submit, success]);
+    const reverse: PaymentCommand = {
+      type: 'RequestReversal',
+      reversalId: 'rev_1',
+      amount: null,
+      reason: 'duplicate charge',
+      partialAllowed: false,
+    };
+    const first = when(paid, reverse);
+    expect(first.ok && first.result.reversalAmount).toBe('1000.00');
+    expect(when(first.state, reverse)).toMatchObject({ ok: true, events: [] });
+    expect(when(first.state, { ...reverse, reversalId: 'rev_2' })).toMatchObject({
+      ok: false,
+      code: 'ALREADY_REVERSED',
+    });
+    expect(when(paid, { ...reverse, amount: '10' })).toMatchObject({ ok: false, code: 'VALIDATION_FAILED' });
+    const done = when(first.state, {
+      type: 'RecordReversalResult',
+      reversalId: 'rev_1',
+      result: { outcome: 'succeeded', transferId: 't', providerRef: null },
+    });
+    expect(done.ok && done.events.map((event) => event.type)).toEqual(['ReversalSucceeded']);
+    expect(
+      when(done.state, {
+        type: 'RecordReversalResult',
+        reversalId: 'rev_1',
+        result: { outcome: 'failed', resultCode: '1', resultText: 'x' },
+      }),
+    ).toMatchObject({
+      ok: true,
+      events: [],
+    });
+    expect(
+      when(done.state, {
+        type: 'RecordReversalResult',
+        reversalId: 'nope',
+        result: { outcome: 'failed', resultCode: '1', resultText: 'x' },
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: 'NOT_FOUND',
+    });
+  });
+
+  it('a failed reversal can be tried again', () => {
+    const paid = run([initiate(), submit, success]);
+    const failed = run(
+      [
+        { type: 'RequestReversal', reversalId: 'rev_1', amount: null, reason: 'r', partialAllowed: false },
+        {
+          type: 'RecordReversalResult',
+          reversalId: 'rev_1',
+          result: { outcome: 'failed', resultCode: 'R000002', resultText: 'timeout' },
+        },
+      ],
+      paid,
+    );
+    expect(
+      when(failed, {
+        type: 'RequestReversal',
+        reversalId: 'rev_2',
+        amount: null,
+        reason: 'r',
+        partialAllowed: false,
+      }).ok,
+    ).toBe(true);
+  });
+
+  it('card refunds are partial up to what remains, never more in total', () => {
+    const paid = run([initiate(CARD), submit, success]);
+    const refund = (reversalId: string, amount: string | null): PaymentCommand => ({
+      type: 'RequestReversal',
+      reversalId,
+      amount,
+      reason: 'customer asked',
+      partialAllowed: true,
+    });
+    const first = when(paid, refund('re_1', '30.00'));
+    expect(first.ok && first.result.reversalAmount).toBe('30.00');
+    expect(when(first.state, refund('re_2', '70.01'))).toMatchObject({ ok: false, code: 'INVALID_STATE' });
+    expect(when(first.state, refund('re_2', '0.001'))).toMatchObject({
+      ok: false,
+      code: 'VALIDATION_FAILED',
+    });
+    const rest = when(first.state, refund('re_2', null));
+    expect(rest.ok && rest.result.reversalAmount).toBe('70.00');
+    expect(when(rest.state, refund('re_3', null))).toMatchObject({ ok: false, code: 'ALREADY_REVERSED' });
+  });
+
+  it('commands on a payment that does not exist answer NOT_FOUND', () => {
+    expect(when(initialPaymentState, success)).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+  });
+
+  it('cancel works before the provider has the payment, not after', () => {
+    expect(when(run([initiate()]), { type: 'Cancel', reason: 'no longer needed' }).state.status).toBe(
+      'cancelled',
+    );
+    expect(when(run([initiate(), submit]), { type: 'Cancel', reason: 'x' })).toMatchObject({
+      ok: false,
+      code: 'INVALID_STATE',
+    });
+  });
+});
+
+describe('customer decider', () => {
+  it('creates once, updates only what changed, refuses an unknown customer', () => {
+    const profile = { name: 'Wanjiku', email: null, phone: '254712345678', externalRef: null, metadata: {} };
+    const created = decideCustomer(
+      { type: 'CreateCustomer', customerId: 'cus_1', profile },
+      initialCustomerState,
+    );
+    expect(created.ok).toBe(true);
+    const state = created.ok
+      ? created.events.reduce(evolveCustomer, initialCustomerState)
+      : initialCustomerState;
+    expect(decideCustomer({ type: 'CreateCustomer', customerId: 'cus_1', profile }, state)).toMatchObject({
+      ok: false,
+    });
+    const same = decideCustomer(
+      { type: 'UpdateCustomer', customerId: 'cus_1', changes: { name: 'Wanjiku' } },
+      state,
+    );
+    expect(same.ok && same.events).toEqual([]);
+    const changed = decideCustomer(
+      { type: 'UpdateCustomer', customerId: 'cus_1', changes: { name: 'W. Kamau', email: 'w@example.com' } },
+      state,
+    );
+    expect(changed.ok && changed.events[0]?.data).toEqual({
+      customerId: 'cus_1',
+      name: 'W. Kamau',
+      email: 'w@example.com',
+    });
+    expect(
+      decideCustomer(
+        { type: 'UpdateCustomer', customerId: 'cus_2', changes: { name: 'x' } },
+        initialCustomerState,
+      ),
+    ).toMatchObject({ ok: false });
+  });
+});
+
+const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
+  fc.constantFrom<FraudVerdict>(ALLOW, REVIEW, BLOCK).map((fraud) => initiate(CARD, fraud)),
+  fc.constant(submit),
+  fc.constant(success),
+  fc.constant(failure),
+  fc.constant<PaymentCommand>({ type: 'Cancel', reason: 'x' }),
+  fc
+    .constantFrom<'released' | 'cancelled'>('released', 'cancelled')
+    .map((outcome): PaymentCommand => ({ type: 'ReviewFraud', outcome, notes: 'n', reviewerId: 'usr_1' })),
+  fc
+    .record({
+      id: fc.integer({ min: 1, max: 4 }),
+      amount: fc.option(fc.integer({ min: 1, max: 12_000 })),
+      partial: fc.boolean(),
+    })
+    .map(({ id, amount, partial }): PaymentCommand => ({
+      type: 'RequestReversal',
+      reversalId: `re_${id}`,
+      amount: amount === null ? null : (amount / 100).toFixed(2),
+      reason: 'r',
+      partialAllowed: partial,
+    })),
+  fc.record({ id: fc.integer({ min: 1, max: 4 }), ok: fc.boolean() }).map(({ id, ok }): PaymentCommand => ({
+    type: 'RecordReversalResult',
+    reversalId: `re_${id}`,
+    result: ok
+      ? { outcome: 'succeeded', transferId: null, providerRef: null }
+      : { outcome: 'failed', resultCode: '1', resultText: 'x' },
+  })),
+);
+
+describe('payment decider: properties', () => {
+  it('after any sequence: a settled outcome never changes, the refunded total never passes the amount, and at most one non-partial reversal lives', () => {
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { maxLength: 25 }), (commands) => {
+        let state = initialPaymentState;
+        let settled: string | null = null;
+        for (const command of commands) {
+          state = when(state, command).state;
+          if (settled !== null && ['succeeded', 'failed', 'cancelled', 'blocked'].includes(settled)) {
+            expect(state.status).toBe(settled);
+          }
+          settled = state.status;
+          expect(reversibleUnits(state)).toBeGreaterThanOrEqual(0n);
+          if (state.status !== 'succeeded') expect(state.reversals).toEqual([]);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('replaying the events of any sequence gives the state the decider built', () => {
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { maxLength: 25 }), (commands) => {
+        let state = initialPaymentState;
+        const log: PaymentEvent[] = [];
+        for (const command of commands) {
+          const outcome = when(state, command);
+          if (outcome.ok) log.push(...outcome.events);
+          state = outcome.state;
+        }
+        expect(given(log)).toEqual(state);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
