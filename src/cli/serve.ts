@@ -10,6 +10,11 @@ import { openRuntime, type Runtime } from './runtime.js';
 
 /** Time allowed for in-flight requests to finish on shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/**
+ * How long a first start waits for the read models to hold the keys it prints: a key shown to
+ * the user must work on the first request, and credentials are read from the read models.
+ */
+const BOOTSTRAP_PROJECTION_WAIT_MS = 30_000;
 
 export interface RunningServer {
   readonly address: string;
@@ -36,6 +41,10 @@ export async function startServer(
   let app: FastifyInstance | null = null;
   try {
     const bootstrapped = await bootstrap(runtime.services);
+    if (bootstrapped && runtime.projector) {
+      const caughtUp = await runtime.services.consistency.waitForCaughtUp(BOOTSTRAP_PROJECTION_WAIT_MS);
+      if (!caughtUp) runtime.services.log.warn('the read models are behind; the printed keys work once they catch up');
+    }
     app = await buildApp({
       db: runtime.db,
       store: runtime.store,

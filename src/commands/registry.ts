@@ -6,6 +6,8 @@ import type { AnyCommand, AnyQuery } from './catalog.js';
 import { auditGrantAccess, auditRevokeGrant } from './audit/grantCommands.js';
 import { auditListAccessLog, auditListGrants } from './audit/grantQueries.js';
 import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/queries.js';
+import { createCustomer, updateCustomer } from './customers/commands.js';
+import { getCustomer, listCustomers } from './customers/queries.js';
 import {
   ledgerChangeLimit,
   ledgerCloseAccount,
@@ -55,6 +57,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   authenticateUser,
   refreshToken,
   logout,
+  createCustomer,
+  updateCustomer,
   ledgerOpenAccount,
   ledgerCloseAccount,
   ledgerChangeLimit,
@@ -82,4 +86,6 @@ export const QUERIES: readonly AnyQuery[] = [
   ledgerListTransfers,
   ledgerGetTransfer,
   ledgerAccountHistory,
+  listCustomers,
+  getCustomer,
 ];

@@ -56,6 +56,9 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   ledger_create_transfers: MOVE_MONEY,
   ledger_post_pending: MOVE_MONEY,
   ledger_void_pending: MOVE_MONEY,
+  // customers (payments:write to change, payments:read to read)
+  create_customer: MOVE_MONEY,
+  update_customer: MOVE_MONEY,
   // queries
   get_organization: ALL_ROLES,
   list_members: ALL_ROLES,
@@ -68,6 +71,8 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   ledger_list_transfers: ALL_ROLES,
   ledger_get_transfer: ALL_ROLES,
   ledger_account_history: ALL_ROLES,
+  list_customers: ALL_ROLES,
+  get_customer: ALL_ROLES,
 };
 
 /** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
@@ -362,7 +367,26 @@ for (const { backend, run } of BACKENDS) {
       ledger_list_transfers: () => Promise.resolve({ input: { account: WALLET } }),
       ledger_get_transfer: async () => ({ params: { transferId: await adminTransfer(false) } }),
       ledger_account_history: () => Promise.resolve({ params: { address: WALLET } }),
+      create_customer: () => Promise.resolve({ input: { name: unique('Customer') } }),
+      update_customer: async () => ({
+        params: { customerId: await adminCustomer() },
+        input: { name: unique('Renamed') },
+      }),
+      list_customers: () => Promise.resolve({}),
+      get_customer: async () => ({ params: { customerId: await adminCustomer() } }),
     };
+
+    /** A customer the admin creates, read-your-writes settled; its id. */
+    async function adminCustomer(): Promise<string> {
+      const response = await app.request('POST', '/v1/customers', {
+        token: admin.token,
+        body: { name: unique('Customer') },
+      });
+      expect(response.status, describeResponse(response)).toBe(201);
+      const body = response.body as { customerId: string; position: string };
+      await settle(body.position);
+      return body.customerId;
+    }
 
     /** The two accounts every transfer of the matrix moves between (unbounded: never short). */
     const FLOAT = 'assets:access:float';
@@ -761,6 +785,7 @@ for (const { backend, run } of BACKENDS) {
     describe('a suspended organization', () => {
       let suspended: { orgId: string; token: string; memberId: string; email: string };
       let keyToken: string;
+      let suspendedCustomer: string;
 
       beforeAll(async () => {
         suspended = await createOrganization('Soon Suspended');
@@ -770,8 +795,16 @@ for (const { backend, run } of BACKENDS) {
           'audit:read',
           'keys:write',
           'members:write',
+          'payments:read',
+          'payments:write',
         ]);
         keyToken = key.apiKey;
+        const customer = await app.request('POST', '/v1/customers', {
+          token: suspended.token,
+          body: { name: 'Before' },
+        });
+        expect(customer.status, describeResponse(customer)).toBe(201);
+        suspendedCustomer = (customer.body as { customerId: string }).customerId;
         // Its books before the suspension, to be read after it.
         await openAccount(app, suspended.token, SUSPENDED_FLOAT);
         await openAccount(app, suspended.token, SUSPENDED_WALLET, { type: 'liability' });
@@ -860,6 +893,9 @@ for (const { backend, run } of BACKENDS) {
             params: { transferId: 'suspended-in' },
             input: { reversalId: unique('late-rev') },
           }),
+        create_customer: () => Promise.resolve({ input: { name: 'Late customer' } }),
+        update_customer: () =>
+          Promise.resolve({ params: { customerId: suspendedCustomer }, input: { name: 'Renamed late' } }),
       };
 
       const commands = ORGANIZATION_OPS.filter(
@@ -894,6 +930,8 @@ for (const { backend, run } of BACKENDS) {
           ['ledger_list_transfers', '/v1/ledger/transfers'],
           ['ledger_get_transfer', '/v1/ledger/transfers/suspended-in'],
           ['ledger_account_history', `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/history`],
+          ['list_customers', '/v1/customers'],
+          ['get_customer', `/v1/customers/${suspendedCustomer}`],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')

@@ -38,7 +38,12 @@ interface Fixture {
 
 const ID_TAIL = '01J9ZZZZZZZZZZZZZZZZZZZZZZ';
 const LOOKS_LIKE = { memberId: `usr_${ID_TAIL}`, keyId: `key_${ID_TAIL}` } as const;
-const ID_PREFIX: Record<string, string> = { orgId: 'org_', memberId: 'usr_', keyId: 'key_' };
+const ID_PREFIX: Record<string, string> = {
+  orgId: 'org_',
+  memberId: 'usr_',
+  keyId: 'key_',
+  customerId: 'cus_',
+};
 
 /**
  * The demo organization's ledger as the suite sets it up before its first case: fixtures name
@@ -138,6 +143,20 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
     },
   }),
   ledger_post_pending: () => ({ params: { transferId: LEDGER.pending }, body: { amount: '2.50' } }),
+  create_customer: () => ({
+    params: {},
+    body: {
+      name: 'Bad Input Customer',
+      email: 'customer@example.com',
+      phone: '254712345678',
+      externalRef: 'ext-1',
+      metadata: { tier: 'gold' },
+    },
+  }),
+  update_customer: () => ({
+    params: { customerId: `cus_${ID_TAIL}` },
+    body: { name: 'Renamed', phone: null },
+  }),
   ledger_void_pending: () => ({ params: { transferId: LEDGER.pending }, body: {} }),
   ledger_reverse_transfer: () => ({
     params: { transferId: LEDGER.posted },
@@ -731,6 +750,7 @@ const QUERY_PATH_PARAMS = (context: Context): Record<string, string> => ({
   stream: `${context.demoOrgId}.organization-${context.demoOrgId}`,
   address: LEDGER.wallet,
   transferId: LEDGER.posted,
+  customerId: `cus_${ID_TAIL}`,
 });
 
 /** An account no organization has: a bad parameter is a 400 whether or not the account exists. */

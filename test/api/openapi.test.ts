@@ -279,6 +279,11 @@ for (const { backend, run } of BACKENDS) {
           });
           expect(org.status).toBe(201);
           lastPosition = org.body.position as string;
+          const customer = await app.request('POST', '/v1/customers', {
+            token: app.demoKey,
+            body: { name: `Page Customer ${i}` },
+          });
+          expect(customer.status).toBe(201);
         }
         // The ledger's lists: three accounts (with world:KES, four), three transfers, and every
         // transfer touching the first account, so that its history has six postings.

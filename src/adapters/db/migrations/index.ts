@@ -3,6 +3,7 @@ import { migration as spine } from './0002_spine.js';
 import { migration as ledger } from './0003_ledger.js';
 import { migration as audit } from './0004_audit.js';
 import { migration as fanoutLimits } from './0006_fanout_limits.js';
+import { migration as payments } from './0009_payments.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -12,4 +13,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add new files here; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [eventStore, spine, ledger, audit, fanoutLimits];
+export const MIGRATIONS: readonly Migration[] = [eventStore, spine, ledger, audit, fanoutLimits, payments];
