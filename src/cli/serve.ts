@@ -43,7 +43,8 @@ export async function startServer(
     const bootstrapped = await bootstrap(runtime.services);
     if (bootstrapped && runtime.projector) {
       const caughtUp = await runtime.services.consistency.waitForCaughtUp(BOOTSTRAP_PROJECTION_WAIT_MS);
-      if (!caughtUp) runtime.services.log.warn('the read models are behind; the printed keys work once they catch up');
+      if (!caughtUp)
+        runtime.services.log.warn('the read models are behind; the printed keys work once they catch up');
     }
     app = await buildApp({
       db: runtime.db,
