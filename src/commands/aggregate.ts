@@ -26,7 +26,7 @@ export interface Loaded<S> {
 }
 
 export async function loadAggregate<S, E extends DomainEvent>(
-  context: CommandContext,
+  context: Pick<CommandContext, 'services'>,
   stream: string,
   aggregate: Aggregate<S, E>,
 ): Promise<Loaded<S>> {

@@ -1,0 +1,46 @@
+/**
+ * What the payment commands need beyond the spine: the provider ports (simulators or the real
+ * adapters) and the organization's callback URLs. A callback URL carries a secret token, an
+ * HMAC of the organization id under the platform's signing secret: nothing to store, nothing
+ * to look up, and a token for one organization is worthless for another.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { PaymentProviders } from '../../adapters/providers/paymentProviders.js';
+
+export interface CallbackUrls {
+  /** The base URL providers reach this platform at; set once the server listens, if not configured. */
+  setPublicUrl(url: string): void;
+  mpesaCallbackUrl(orgId: string): string;
+  /** True when `token` is the organization's M-Pesa callback token. */
+  verifyMpesaToken(orgId: string, token: string): boolean;
+}
+
+export interface PaymentServices {
+  readonly providers: PaymentProviders;
+  readonly callbacks: CallbackUrls;
+}
+
+const TOKEN_LENGTH = 32;
+
+export function callbackUrls(secret: Uint8Array, configuredPublicUrl: string | null): CallbackUrls {
+  let publicUrl = configuredPublicUrl;
+  const tokenOf = (orgId: string): string =>
+    createHmac('sha256', secret)
+      .update(`mpesa-callback\n${orgId}`)
+      .digest('base64url')
+      .slice(0, TOKEN_LENGTH);
+  return {
+    setPublicUrl(url) {
+      publicUrl ??= url.replace(/\/+$/, '');
+    },
+    mpesaCallbackUrl(orgId) {
+      if (publicUrl === null) throw new Error('the public URL is not known before the server listens');
+      return `${publicUrl}/callbacks/mpesa/${orgId}/${tokenOf(orgId)}`;
+    },
+    verifyMpesaToken(orgId, token) {
+      const expected = Buffer.from(tokenOf(orgId));
+      const given = Buffer.from(token);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
+}
