@@ -34,6 +34,10 @@ export interface Config {
   readonly passwordCostLog2: number;
   /** Run the projector in this process (the default) or leave it to `ledgerline project`. */
   readonly projector: 'in-process' | 'external';
+  /** The payment providers: the simulators (the embedded default) or the real Daraja and Stripe APIs. */
+  readonly providers: 'simulator' | 'live';
+  /** The base URL providers call back at; the listening address when unset. */
+  readonly publicUrl: string | null;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -57,6 +61,8 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     jwtSecret: parseJwtSecret(env['LEDGERLINE_JWT_SECRET']),
     passwordCostLog2: parseCost(env['LEDGERLINE_PASSWORD_COST']),
     projector: parseProjector(env['LEDGERLINE_PROJECTOR']),
+    providers: parseProviders(env['LEDGERLINE_PROVIDERS']),
+    publicUrl: url(env['LEDGERLINE_PUBLIC_URL'], 'LEDGERLINE_PUBLIC_URL', ['http:', 'https:']),
     ...overrides,
   };
   return config;
@@ -108,6 +114,14 @@ function parseProjector(value: string | undefined): 'in-process' | 'external' {
   const text = nonEmpty(value) ?? 'in-process';
   if (text !== 'in-process' && text !== 'external') {
     throw new ValidationError('LEDGERLINE_PROJECTOR', 'must be in-process or external');
+  }
+  return text;
+}
+
+function parseProviders(value: string | undefined): 'simulator' | 'live' {
+  const text = nonEmpty(value) ?? 'simulator';
+  if (text !== 'simulator' && text !== 'live') {
+    throw new ValidationError('LEDGERLINE_PROVIDERS', 'must be simulator or live');
   }
   return text;
 }

@@ -28,6 +28,8 @@ import { leastCheckpoint, pollingGate } from '../projections/pollingGate.js';
 import { Projector } from '../projections/projector.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { signingSecret } from './signingSecret.js';
+import { createPaymentProviders } from '../adapters/providers/paymentProviders.js';
+import { callbackUrls } from '../commands/payments/paymentServices.js';
 
 export interface Runtime {
   readonly db: Database;
@@ -118,13 +120,15 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const stopForgetting = bus.subscribe({}, (event) => {
       credentials.forget([event]);
     });
+    const secret = await signingSecret(config);
+    const providers = createPaymentProviders({ mode: config.providers });
     const services: Services = {
       store,
       db,
       clock: () => new Date(),
       newId: (prefix) => newId(prefix),
       passwords: scryptHasher(config.passwordCostLog2),
-      tokens: hmacTokenService(await signingSecret(config)),
+      tokens: hmacTokenService(secret),
       consistency:
         projector ??
         pollingGate(
@@ -136,6 +140,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       log,
       ledger: new LedgerBooks(events, sqlSnapshotStore(db)),
       credentials,
+      payments: { providers, callbacks: callbackUrls(secret, config.publicUrl) },
     };
     projector?.start();
     publisher?.start();
@@ -152,6 +157,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         feed.stop();
         stopForgetting();
         await publisher?.stop();
+        await providers.close();
         await projector?.stop();
         await bus.close();
         await events.close();

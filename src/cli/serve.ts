@@ -58,6 +58,8 @@ export async function startServer(
       publisher: config.natsUrl === null ? null : runtime.publisher,
     });
     const address = await app.listen({ port: config.port, host: config.host });
+    // Providers call back at the configured public URL, else at the address just bound.
+    runtime.services.payments.callbacks.setPublicUrl(address);
     const listening = app;
     const sweeper = startExpirySweeper(runtime.services);
     return {

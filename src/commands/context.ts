@@ -7,6 +7,7 @@ import type { CredentialReads } from './credentials.js';
 import type { Principal } from './principal.js';
 import type { LedgerBooks } from './ledger/book.js';
 import type { LoginLimiter } from './loginLimiter.js';
+import type { PaymentServices } from './payments/paymentServices.js';
 
 /** Waits for the read models to pass a position (read-your-writes). */
 export interface ConsistencyGate {
@@ -29,6 +30,8 @@ export interface Services {
   readonly ledger: LedgerBooks;
   /** Facts every request reads, cached briefly (see CREDENTIAL_CACHE_MS). */
   readonly credentials: CredentialReads;
+  /** Payment providers (simulators or real) and the organizations' callback URLs. */
+  readonly payments: PaymentServices;
 }
 
 export interface CommandContext {
