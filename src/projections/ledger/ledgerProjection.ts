@@ -1,7 +1,9 @@
 /**
- * The ledger read models: accounts with their balances, transfers, and postings. Built for
- * replay speed: a batch's events are folded in memory — balance changes summed per account,
- * transfers gathered — and written with a handful of set-based statements.
+ * The ledger read models: accounts with their balances, and transfers (whose rows also give
+ * every posting: the rm_ledger_postings view of migration 0007). Built for replay speed: a
+ * batch's events are folded in memory — balance changes summed per account, transfers
+ * gathered — and written with a handful of set-based statements; a rebuild on PostgreSQL
+ * projects every event in SQL instead (ledgerRebuild.ts).
  */
 import { Decimal } from 'decimal.js';
 import type { SqlClient } from '../../adapters/db/database.js';
@@ -9,8 +11,8 @@ import type { RecordedEvent } from '../../adapters/eventstore/port.js';
 import { LEDGER_EVENT_TYPES, type LedgerEvent, type TransferRecord } from '../../domain/ledger/events.js';
 import { worldAccount } from '../../domain/ledger/state.js';
 import type { Projection } from '../projection.js';
+import { rebuildLedgerInSql } from './ledgerRebuild.js';
 
-type Side = 'debit' | 'credit';
 type Phase = 'posted' | 'pending';
 
 interface Delta {
@@ -42,22 +44,19 @@ interface TransferRow {
   updated_at: string;
   commit_position: string;
   prepare_position: string;
-}
-
-interface Posting {
-  org_id: string;
-  address: string;
-  commit_position: string;
-  prepare_position: string;
-  seq: number;
-  transfer_id: string;
-  side: Side;
-  phase: Phase;
-  amount: string;
-  occurred_at: string;
+  /** When a pending transfer was posted, voided or expired. */
+  resolved_commit_position: string | null;
+  resolved_prepare_position: string | null;
+  resolved_at: string | null;
 }
 
 const key = (org: string, id: string): string => `${org}\u0000${id}`;
+
+/** Balances are stored at the asset's scale, so the live fold and a rebuild write the same numbers. */
+function zeroBalances(scale: number): Record<string, string> {
+  const zero = new Decimal(0).toFixed(scale);
+  return { debits_posted: zero, credits_posted: zero, debits_pending: zero, credits_pending: zero };
+}
 
 /** Stored amounts carry exactly their asset's scale, so the scale can be read off one. */
 function scaleOf(amount: string): number {
@@ -78,7 +77,6 @@ class BatchFold {
   readonly deltas = new Map<string, Delta>();
   readonly transfers = new Map<string, TransferRow>();
   readonly touched = new Set<string>();
-  readonly postings: Posting[] = [];
 
   delta(org: string, address: string): Delta {
     const k = key(org, address);
@@ -99,8 +97,7 @@ class BatchFold {
 
   move(
     event: RecordedEvent,
-    seq: { n: number },
-    record: { transferId: string; debitAccount: string; creditAccount: string },
+    record: { debitAccount: string; creditAccount: string },
     phase: Phase,
     amount: Decimal,
   ): void {
@@ -113,17 +110,6 @@ class BatchFold {
       debit.debits_pending = debit.debits_pending.plus(amount);
       credit.credits_pending = credit.credits_pending.plus(amount);
     }
-    const base = {
-      org_id: event.orgId,
-      commit_position: event.position.commit.toString(),
-      prepare_position: event.position.prepare.toString(),
-      transfer_id: record.transferId,
-      phase,
-      amount: amount.toFixed(),
-      occurred_at: event.occurredAt.toISOString(),
-    };
-    this.postings.push({ ...base, address: record.debitAccount, seq: seq.n++, side: 'debit' });
-    this.postings.push({ ...base, address: record.creditAccount, seq: seq.n++, side: 'credit' });
   }
 }
 
@@ -142,7 +128,9 @@ async function loadTransfers(
     // Numbers as text: a JSON number would drop an amount's trailing zeros, and with them its scale.
     `SELECT to_jsonb(t) || jsonb_build_object('amount', t.amount::text, 'posted_amount', t.posted_amount::text,
             'reversed_amount', t.reversed_amount::text, 'commit_position', t.commit_position::text,
-            'prepare_position', t.prepare_position::text) AS row
+            'prepare_position', t.prepare_position::text,
+            'resolved_commit_position', t.resolved_commit_position::text,
+            'resolved_prepare_position', t.resolved_prepare_position::text) AS row
        FROM rm_ledger_transfers t
       JOIN unnest($1::text[], $2::text[]) AS w(org_id, transfer_id) USING (org_id, transfer_id)`,
     [missing.map((item) => item.org), missing.map((item) => item.id)],
@@ -174,16 +162,20 @@ function transferRow(event: RecordedEvent, record: TransferRecord): TransferRow 
     updated_at: at,
     commit_position: event.position.commit.toString(),
     prepare_position: event.position.prepare.toString(),
+    resolved_commit_position: null,
+    resolved_prepare_position: null,
+    resolved_at: null,
   };
 }
 
 const TRANSFER_COLUMNS =
-  'org_id, transfer_id, debit_account, credit_account, asset, amount, posted_amount, reversed_amount, code, status, pending, timeout_at, reversal_of, reference, metadata, created_at, updated_at, commit_position, prepare_position';
+  'org_id, transfer_id, debit_account, credit_account, asset, amount, posted_amount, reversed_amount, code, status, pending, timeout_at, reversal_of, reference, metadata, created_at, updated_at, commit_position, prepare_position, resolved_commit_position, resolved_prepare_position, resolved_at';
 
 export const ledgerProjection: Projection = {
   name: 'ledger',
-  tables: ['rm_ledger_accounts', 'rm_ledger_transfers', 'rm_ledger_postings'],
+  tables: ['rm_ledger_accounts', 'rm_ledger_transfers'],
   eventTypes: LEDGER_EVENT_TYPES,
+  rebuildInSql: rebuildLedgerInSql,
   async apply(tx, events) {
     const fold = new BatchFold();
     // Transfers this batch posts, voids, expires or reverses but did not create: one query.
@@ -215,7 +207,6 @@ export const ledgerProjection: Projection = {
     for (const event of events) {
       const e = asLedger(event);
       const at = event.occurredAt.toISOString();
-      const seq = { n: 0 };
       switch (e.type) {
         case 'AccountOpened':
           for (const [address, type, meta] of [
@@ -234,6 +225,7 @@ export const ledgerProjection: Projection = {
               credit_limit: world ? null : e.data.creditLimit,
               metadata: meta,
               status: 'open',
+              ...zeroBalances(e.data.scale),
               opened_at: at,
               updated_at: at,
             });
@@ -263,7 +255,7 @@ export const ledgerProjection: Projection = {
           const row = transferRow(event, e.data);
           fold.transfers.set(key(event.orgId, e.data.transferId), row);
           fold.touched.add(key(event.orgId, e.data.transferId));
-          fold.move(event, seq, e.data, e.data.pending ? 'pending' : 'posted', new Decimal(e.data.amount));
+          fold.move(event, e.data, e.data.pending ? 'pending' : 'posted', new Decimal(e.data.amount));
           if (e.data.reversalOf !== null) {
             const original = fold.transfers.get(key(event.orgId, e.data.reversalOf));
             if (original) {
@@ -281,20 +273,19 @@ export const ledgerProjection: Projection = {
         case 'PendingTransferExpired': {
           const row = fold.transfers.get(key(event.orgId, e.data.transferId));
           if (!row) throw new Error(`ledger projection: ${e.data.transferId} is not known`);
-          const record = {
-            transferId: row.transfer_id,
-            debitAccount: row.debit_account,
-            creditAccount: row.credit_account,
-          };
-          fold.move(event, seq, record, 'pending', new Decimal(row.amount).negated());
+          const record = { debitAccount: row.debit_account, creditAccount: row.credit_account };
+          fold.move(event, record, 'pending', new Decimal(row.amount).negated());
           if (e.type === 'PendingTransferPosted') {
-            fold.move(event, seq, record, 'posted', new Decimal(e.data.amount));
+            fold.move(event, record, 'posted', new Decimal(e.data.amount));
             row.posted_amount = e.data.amount;
             row.status = 'posted';
           } else {
             row.status = e.type === 'PendingTransferVoided' ? 'voided' : 'expired';
           }
           row.updated_at = at;
+          row.resolved_commit_position = event.position.commit.toString();
+          row.resolved_prepare_position = event.position.prepare.toString();
+          row.resolved_at = at;
           fold.touched.add(key(event.orgId, e.data.transferId));
           break;
         }
@@ -308,9 +299,11 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
   if (fold.opened.length > 0) {
     await tx.query(
       `INSERT INTO rm_ledger_accounts (org_id, address, asset, scale, account_type, debits_must_not_exceed_credits,
-         credits_must_not_exceed_debits, credit_limit, metadata, status, opened_at, updated_at)
+         credits_must_not_exceed_debits, credit_limit, metadata, status, debits_posted, credits_posted, debits_pending,
+         credits_pending, opened_at, updated_at)
        SELECT org_id, address, asset, scale, account_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits,
-              credit_limit, metadata, status, opened_at, updated_at
+              credit_limit, metadata, status, debits_posted, credits_posted, debits_pending, credits_pending, opened_at,
+              updated_at
          FROM jsonb_populate_recordset(NULL::rm_ledger_accounts, $1::jsonb)
        ON CONFLICT (org_id, address) DO NOTHING`,
       [JSON.stringify(fold.opened)],
@@ -334,9 +327,10 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
   const deltas = [...fold.deltas.values()];
   if (deltas.length > 0) {
     await tx.query(
-      `UPDATE rm_ledger_accounts a SET debits_posted = a.debits_posted + d.debits_posted,
-         credits_posted = a.credits_posted + d.credits_posted, debits_pending = a.debits_pending + d.debits_pending,
-         credits_pending = a.credits_pending + d.credits_pending
+      `UPDATE rm_ledger_accounts a SET debits_posted = round(a.debits_posted + d.debits_posted, a.scale),
+         credits_posted = round(a.credits_posted + d.credits_posted, a.scale),
+         debits_pending = round(a.debits_pending + d.debits_pending, a.scale),
+         credits_pending = round(a.credits_pending + d.credits_pending, a.scale)
        FROM jsonb_to_recordset($1::jsonb) AS d(org_id text, address text, debits_posted numeric, credits_posted numeric,
          debits_pending numeric, credits_pending numeric)
        WHERE a.org_id = d.org_id AND a.address = d.address`,
@@ -363,16 +357,10 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
       `INSERT INTO rm_ledger_transfers (${TRANSFER_COLUMNS})
        SELECT ${TRANSFER_COLUMNS} FROM jsonb_populate_recordset(NULL::rm_ledger_transfers, $1::jsonb)
        ON CONFLICT (org_id, transfer_id) DO UPDATE SET posted_amount = excluded.posted_amount,
-         reversed_amount = excluded.reversed_amount, status = excluded.status, updated_at = excluded.updated_at`,
+         reversed_amount = excluded.reversed_amount, status = excluded.status, updated_at = excluded.updated_at,
+         resolved_commit_position = excluded.resolved_commit_position,
+         resolved_prepare_position = excluded.resolved_prepare_position, resolved_at = excluded.resolved_at`,
       [JSON.stringify(transfers)],
-    );
-  }
-  if (fold.postings.length > 0) {
-    await tx.query(
-      `INSERT INTO rm_ledger_postings (org_id, address, commit_position, prepare_position, seq, transfer_id, side, phase, amount, occurred_at)
-       SELECT org_id, address, commit_position, prepare_position, seq, transfer_id, side, phase, amount, occurred_at
-         FROM jsonb_populate_recordset(NULL::rm_ledger_postings, $1::jsonb)`,
-      [JSON.stringify(fold.postings)],
     );
   }
 }

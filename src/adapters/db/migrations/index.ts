@@ -3,6 +3,7 @@ import { migration as spine } from './0002_spine.js';
 import { migration as ledger } from './0003_ledger.js';
 import { migration as audit } from './0004_audit.js';
 import { migration as fanoutLimits } from './0006_fanout_limits.js';
+import { migration as ledgerPostingsView } from './0007_ledger_postings_view.js';
 import { migration as payments } from './0009_payments.js';
 
 export interface Migration {
@@ -13,4 +14,12 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add new files here; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [eventStore, spine, ledger, audit, fanoutLimits, payments];
+export const MIGRATIONS: readonly Migration[] = [
+  eventStore,
+  spine,
+  ledger,
+  audit,
+  fanoutLimits,
+  ledgerPostingsView,
+  payments,
+];

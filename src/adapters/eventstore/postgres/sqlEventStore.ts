@@ -75,6 +75,11 @@ export class SqlEventStore implements EventStore {
     return `event store on ${this.db.description}`;
   }
 
+  /** Whether this store's events are the ll_events table of `db` (a rebuild can then read them in SQL). */
+  storesEventsIn(db: Database): boolean {
+    return this.db === db;
+  }
+
   async append(
     stream: string,
     events: readonly NewEvent[],
