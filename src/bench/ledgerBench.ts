@@ -5,7 +5,6 @@
  * million ledger events into the read models. Bounded in count and time; loopback only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js'
 import type { Position } from '../adapters/eventstore/port.js';
 import { ledgerProjection } from '../projections/ledger/ledgerProjection.js';
 import { rebuildProjections } from '../projections/rebuild.js';
+import { BenchHttpClient } from './httpClient.js';
 import { measure, type Measurement } from './measure.js';
 
 export const HTTP_CLIENTS = 64;
@@ -86,57 +86,22 @@ async function startServer(databaseUrl: string, dataDir: string): Promise<Server
   });
 }
 
-/**
- * The load generator's HTTP client: node:http with kept-alive sockets. It costs a fraction of
- * the CPU of fetch per request, and the generator shares the machine with the server.
- */
-const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CLIENTS + BATCH_CLIENTS });
-
-function post(
-  server: Server,
+async function post(
+  client: BenchHttpClient,
   path: string,
   body: unknown,
 ): Promise<{ position: string | null; created?: number }> {
-  const data = JSON.stringify(body);
-  const url = new URL(path, server.url);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${server.key}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(data),
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-            position?: string | null;
-            created?: number;
-            error?: { message: string };
-          };
-          if ((response.statusCode ?? 500) >= 400) {
-            reject(new Error(`${path}: ${String(response.statusCode)} ${answer.error?.message ?? ''}`));
-            return;
-          }
-          resolve({
-            position: answer.position ?? null,
-            ...(answer.created === undefined ? {} : { created: answer.created }),
-          });
-        });
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(data);
-  });
+  const { status, body: text } = await client.post(path, body);
+  const answer = JSON.parse(text) as {
+    position?: string | null;
+    created?: number;
+    error?: { message: string };
+  };
+  if (status >= 400) throw new Error(`${path}: ${String(status)} ${answer.error?.message ?? ''}`);
+  return {
+    position: answer.position ?? null,
+    ...(answer.created === undefined ? {} : { created: answer.created }),
+  };
 }
 
 function transfer(id: string, wallet: number): object {
@@ -202,10 +167,12 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
   const dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-bench-'));
   const server = await startServer(databaseUrl, dataDir);
   const db = await openPostgres({ url: databaseUrl, schema: SCHEMA, poolSize: 4 });
+  // One socket per concurrent client (see httpClient.ts).
+  const client = new BenchHttpClient(server.url, `Bearer ${server.key}`, HTTP_CLIENTS);
   try {
-    await post(server, '/v1/ledger/accounts', { address: 'assets:bank:float', asset: 'KES', type: 'asset' });
+    await post(client, '/v1/ledger/accounts', { address: 'assets:bank:float', asset: 'KES', type: 'asset' });
     for (let wallet = 0; wallet < WALLETS; wallet += 1) {
-      await post(server, '/v1/ledger/accounts', {
+      await post(client, '/v1/ledger/accounts', {
         address: `customers:cus_${wallet}:wallet`,
         asset: 'KES',
         type: 'liability',
@@ -227,7 +194,7 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
       eventsPerOperation: 1,
       timeMaxMs: SCENARIO_TIME_MAX_MS,
       operation: async (i) => {
-        const answer = await post(server, '/v1/ledger/transfers', {
+        const answer = await post(client, '/v1/ledger/transfers', {
           transfers: [transfer(`single_${i}`, i % WALLETS)],
         });
         if (answer.created !== 1) throw new Error(`transfer single_${i} was not created`);
@@ -245,16 +212,17 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
         const transfers = Array.from({ length: BATCH_SIZE }, (_, k) =>
           transfer(`batch_${i}_${k}`, k % WALLETS),
         );
-        const answer = await post(server, '/v1/ledger/transfers', { transfers });
+        const answer = await post(client, '/v1/ledger/transfers', { transfers });
         if (answer.created !== BATCH_SIZE) throw new Error(`batch ${i} created ${String(answer.created)}`);
       },
     });
-    agent.destroy();
+    client.close();
     server.child.kill('SIGTERM');
     await new Promise((resolve) => server.child.once('exit', resolve));
     const replay = await replayBench(db, server.orgId);
     return { single, batch, lag, replay };
   } finally {
+    client.close();
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
     await db.close();
     await rm(dataDir, { recursive: true, force: true });

@@ -210,6 +210,7 @@ export class Projector {
     }
     const expected = new Map(this.checkpoints);
     let applied = 0;
+    const counts: number[] = [];
     await this.db.transaction(async (tx) => {
       // Read models are rebuilt from the events, and the checkpoint commits with them: a commit
       // lost in a crash is simply projected again, so this transaction need not wait for fsync.
@@ -223,8 +224,14 @@ export class Projector {
         );
         if (events.length > 0) await projection.apply(tx, events);
         applied += events.length;
-        await upsertCheckpoint(tx, projection.name, next, events.length);
+        counts.push(events.length);
       }
+      await moveCheckpoints(
+        tx,
+        this.projections.map((projection) => projection.name),
+        next,
+        counts,
+      );
     });
     for (const projection of this.projections) this.checkpoints.set(projection.name, next);
     this.options.onBatch?.(page.events.length, next);
@@ -241,17 +248,22 @@ export class Projector {
 
   private async lockAndCompare(tx: SqlClient, expected: ReadonlyMap<string, Position>): Promise<void> {
     const names = [...expected.keys()];
-    // Rows must exist to be locked: a fresh projection starts at START.
-    await tx.query(
-      `INSERT INTO ll_projection_checkpoints (name, commit_position, prepare_position)
-       SELECT unnest($1::text[]), 0, 0 ON CONFLICT (name) DO NOTHING`,
-      [names],
-    );
+    // Rows must exist to be locked: a fresh projection starts at START. A projection past
+    // START read its row; if that row is gone now (a rebuild), the count below says so.
+    const fresh = names.filter((name) => comparePositions(expected.get(name) ?? START, START) === 0);
+    if (fresh.length > 0) {
+      await tx.query(
+        `INSERT INTO ll_projection_checkpoints (name, commit_position, prepare_position)
+         SELECT unnest($1::text[]), 0, 0 ON CONFLICT (name) DO NOTHING`,
+        [fresh],
+      );
+    }
     const { rows } = await tx.query<CheckpointRow>(
       `SELECT name, commit_position::text, prepare_position::text FROM ll_projection_checkpoints
         WHERE name = ANY ($1::text[]) ORDER BY name FOR UPDATE`,
       [names],
     );
+    if (rows.length !== names.length) throw new CheckpointMoved('a checkpoint was removed');
     for (const row of rows) {
       const mine = expected.get(row.name) ?? START;
       const stored = { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) };
@@ -260,15 +272,17 @@ export class Projector {
   }
 }
 
-async function upsertCheckpoint(
+/** Every projection's checkpoint to `position`, with the events each applied: one statement. */
+async function moveCheckpoints(
   tx: SqlClient,
-  name: string,
+  names: readonly string[],
   position: Position,
-  events: number,
+  events: readonly number[],
 ): Promise<void> {
   await tx.query(
-    `UPDATE ll_projection_checkpoints SET commit_position = $2, prepare_position = $3,
-       events_projected = events_projected + $4, updated_at = now() WHERE name = $1`,
-    [name, position.commit.toString(), position.prepare.toString(), events],
+    `UPDATE ll_projection_checkpoints c SET commit_position = $2, prepare_position = $3,
+       events_projected = c.events_projected + u.events, updated_at = now()
+       FROM unnest($1::text[], $4::bigint[]) AS u(name, events) WHERE c.name = u.name`,
+    [names, position.commit.toString(), position.prepare.toString(), events],
   );
 }

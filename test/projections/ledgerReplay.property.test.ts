@@ -25,7 +25,9 @@ type Op =
   | { kind: 'post'; pick: number; cents: number | null }
   | { kind: 'void'; pick: number }
   | { kind: 'reverse'; pick: number; cents: number | null }
-  | { kind: 'limit'; cents: number | null };
+  | { kind: 'limit'; cents: number | null }
+  | { kind: 'expire' }
+  | { kind: 'close'; account: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -62,7 +64,16 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       cents: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: null }),
     }),
   },
+  // Every pending transfer's timeout has passed by EXPIRY_NOW: the sweeper's command expires them.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
+  // Refused unless the account is empty, which happens early in a history.
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('close' as const), account: fc.nat(2) }),
+  },
 );
+
+const EXPIRY_NOW = new Date('2100-01-01T00:00:00.000Z');
 
 const money = (cents: number): string => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 
@@ -172,6 +183,12 @@ describe('ledger replay and rebuild properties (PGlite)', () => {
                 requestHash: `r${index}`,
               });
               break;
+            case 'expire':
+              await books.execute(orgId, { type: 'ExpirePending' }, SYSTEM, EXPIRY_NOW).catch(() => null);
+              break;
+            case 'close':
+              await execute({ type: 'CloseAccount', address: ACCOUNTS[step.account]! });
+              break;
             case 'limit':
               await execute({
                 type: 'ChangeLimit',
@@ -202,6 +219,10 @@ describe('ledger replay and rebuild properties (PGlite)', () => {
     await projector.stop();
     const live = await dumpReadModels(test.db, [ledgerProjection]);
     expect(JSON.parse(live).rm_ledger_transfers.length).toBeGreaterThan(RUNS);
+    // The histories reached every kind of change the rebuild has to reproduce.
+    for (const status of ['"status":"expired"', '"status":"voided"', '"status":"closed"'])
+      expect(live).toContain(status);
+    expect(live).toMatch(/"resolved_at":"[^"]+"/);
     await rebuildProjections(test.db, store, [ledgerProjection]);
     expect(await dumpReadModels(test.db, [ledgerProjection])).toBe(live);
   });
