@@ -123,6 +123,9 @@ describe('M-Pesa simulator', () => {
     [2001, 'wrong_pin'],
     [1001, 'subscriber_locked'],
     [1019, 'expired'],
+    [1025, 'push_failed'],
+    [9999, 'push_failed'],
+    [21, 'initiator_not_allowed'],
   ])('the magic phone and the magic amount for %s each give that result code', async (code, reason) => {
     value(await push(magicPhone(code)));
     value(await push('0712345678', magicShillings(code)));

@@ -11,6 +11,8 @@
  * | 254700001001    | 101001       | ResultCode 1001, subscriber locked                          |
  * | 254700001019    | 101019       | ResultCode 1019, transaction expired                        |
  * | 254700001025    | 101025       | ResultCode 1025, error sending the push                     |
+ * | 254700009999    | 109999       | ResultCode 9999, error sending the push                     |
+ * | 254700000021    | 100021       | ResultCode 21, initiator not allowed                        |
  * | 254700000404    | 100404       | accepted, but the callback never comes (query: pending)     |
  * | 254700000408    | 100408       | the HTTP answer is lost (timeout), the payment succeeds     |
  * | anything else   | anything else| success (ResultCode 0) with a receipt                       |
