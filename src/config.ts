@@ -38,6 +38,8 @@ export interface Config {
   readonly providers: 'simulator' | 'live';
   /** The base URL providers call back at; the listening address when unset. */
   readonly publicUrl: string | null;
+  /** Per-organization rate limits and quota; off where a gateway in front limits already. */
+  readonly limits: 'on' | 'off';
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -63,6 +65,7 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     projector: parseProjector(env['LEDGERLINE_PROJECTOR']),
     providers: parseProviders(env['LEDGERLINE_PROVIDERS']),
     publicUrl: url(env['LEDGERLINE_PUBLIC_URL'], 'LEDGERLINE_PUBLIC_URL', ['http:', 'https:']),
+    limits: parseLimits(env['LEDGERLINE_LIMITS']),
     ...overrides,
   };
   return config;
@@ -136,6 +139,12 @@ function natsToken(value: string | undefined, name: string, fallback: string): s
   if (!NATS_TOKEN.test(text)) {
     throw new ValidationError(name, 'must be 1 to 64 letters, digits, _ or -');
   }
+  return text;
+}
+
+function parseLimits(value: string | undefined): 'on' | 'off' {
+  const text = nonEmpty(value) ?? 'on';
+  if (text !== 'on' && text !== 'off') throw new ValidationError('LEDGERLINE_LIMITS', 'must be on or off');
   return text;
 }
 

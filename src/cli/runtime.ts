@@ -22,6 +22,7 @@ import { createLogger } from '../adapters/log.js';
 import type { Services } from '../commands/context.js';
 import { CredentialReads } from '../commands/credentials.js';
 import { LoginLimiter } from '../commands/loginLimiter.js';
+import { RateLimiter } from '../commands/limits/rateLimiter.js';
 import { LedgerBooks } from '../commands/ledger/book.js';
 import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
 import { leastCheckpoint, pollingGate } from '../projections/pollingGate.js';
@@ -81,6 +82,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const events = store;
     const runProjector = options.startProjector ?? config.projector === 'in-process';
     const credentials = new CredentialReads(db);
+    const limits = new RateLimiter(db);
     let publisher: EventPublisher | null = null;
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
@@ -89,6 +91,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           },
           onCommitted: (committed) => {
             credentials.forget(committed);
+            limits.forget(committed);
             publisher?.wake();
           },
         })
@@ -119,6 +122,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     // them directly); on the in-process bus this repeats what the projector said, harmlessly.
     const stopForgetting = bus.subscribe({}, (event) => {
       credentials.forget([event]);
+      limits.forget([event]);
     });
     const secret = await signingSecret(config);
     const providers = createPaymentProviders({ mode: config.providers });
@@ -141,6 +145,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       ledger: new LedgerBooks(events, sqlSnapshotStore(db)),
       credentials,
       payments: { providers, callbacks: callbackUrls(secret, config.publicUrl) },
+      ...(config.limits === 'on' ? { limits } : {}),
     };
     projector?.start();
     publisher?.start();

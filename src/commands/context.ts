@@ -8,6 +8,7 @@ import type { Principal } from './principal.js';
 import type { LedgerBooks } from './ledger/book.js';
 import type { LoginLimiter } from './loginLimiter.js';
 import type { PaymentServices } from './payments/paymentServices.js';
+import type { RateLimiter } from './limits/rateLimiter.js';
 
 /** Waits for the read models to pass a position (read-your-writes). */
 export interface ConsistencyGate {
@@ -32,6 +33,8 @@ export interface Services {
   readonly credentials: CredentialReads;
   /** Payment providers (simulators or real) and the organizations' callback URLs. */
   readonly payments: PaymentServices;
+  /** Per-organization rate limits and command quota (none when absent). */
+  readonly limits?: RateLimiter;
 }
 
 export interface CommandContext {

@@ -1,6 +1,7 @@
 /**
  * The handler pipeline every command and query runs through, whatever the protocol:
- * validate → authorize (scope, role, organization status) → idempotency → run → answer.
+ * validate → authorize (scope, role, organization status) → limit (rate, quota) → idempotency →
+ * run → answer.
  */
 import { roleAtLeast, SUPER_ADMIN } from '../domain/access.js';
 import { isLedgerlineError, LedgerlineError } from '../domain/errors.js';
@@ -81,6 +82,10 @@ export async function executeCommand(
   if (command.audience === 'organization' && !command.allowWhenSuspended) {
     await assertOrganizationActive(context, principal);
   }
+  // Public commands (log in, refresh) have no organization yet; the login limiter covers them.
+  if (command.audience !== 'public') {
+    await context.services.limits?.admit(principal.orgId, 'command', context.now);
+  }
   const key = command.audience === 'public' ? null : context.idempotencyKey;
   const idempotency = key === null ? null : new IdempotencyStore(context.services.db);
   if (idempotency && key !== null) {
@@ -134,6 +139,7 @@ export async function runQuery(
 ): Promise<unknown> {
   const params: unknown = parseInput(query.params, rawParams, 'params');
   authorize(query, principal);
+  await context.services.limits?.admit(principal.orgId, 'request', context.now);
   if (consistentWith) {
     const reached = await context.services.consistency.waitFor(consistentWith, CONSISTENCY_WAIT_MAX_MS);
     if (!reached) {

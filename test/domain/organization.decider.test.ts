@@ -150,6 +150,60 @@ describe('every command on an organization that does not exist', () => {
 });
 
 describe('settings and plan', () => {
+  it('keeps a per-day rate limit once set, and returns it to the plan default with null', () => {
+    spec
+      .given([orgCreated()])
+      .when({ type: 'ChangeSettings', settings: { rateLimitPerDay: 5_000 } })
+      .then(
+        [
+          {
+            type: 'OrganizationSettingsChanged',
+            data: {
+              settings: {
+                defaultCurrency: 'KES',
+                rateLimitPerMinute: null,
+                rateLimitPerDay: 5_000,
+                monthlyCommandQuota: null,
+              },
+            },
+          },
+        ],
+        { orgId: ORG },
+      );
+    spec
+      .given([
+        orgCreated(),
+        {
+          type: 'OrganizationSettingsChanged',
+          data: {
+            settings: {
+              defaultCurrency: 'KES',
+              rateLimitPerMinute: null,
+              rateLimitPerDay: 5_000,
+              monthlyCommandQuota: null,
+            },
+          },
+        },
+      ])
+      .when({ type: 'ChangeSettings', settings: { rateLimitPerDay: null } })
+      .then(
+        [
+          {
+            type: 'OrganizationSettingsChanged',
+            data: {
+              settings: {
+                defaultCurrency: 'KES',
+                rateLimitPerMinute: null,
+                rateLimitPerDay: null,
+                monthlyCommandQuota: null,
+              },
+            },
+          },
+        ],
+        { orgId: ORG },
+      );
+  });
+
   it('changes only the settings named, keeping the others', () => {
     spec
       .given([

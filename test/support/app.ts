@@ -62,6 +62,12 @@ export interface TestAppOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Live-feed tuning (a short heartbeat, a small buffer). */
   readonly feed?: FeedSessionOptions;
+  /**
+   * Per-organization rate limits and quota: off unless asked for, because most suites send far
+   * more requests a minute than the demo organization's free plan allows (limits have suites
+   * of their own).
+   */
+  readonly limits?: boolean;
   /** Another server on the same PostgreSQL schema as this app (multi-process tests). */
   readonly sameSchemaAs?: TestApp;
 }
@@ -79,6 +85,7 @@ export async function startTestApp(backend: Backend, options: TestAppOptions = {
       ...(backend === 'postgres'
         ? { DATABASE_URL: POSTGRES_URL, LEDGERLINE_DATABASE_SCHEMA: schema ?? '' }
         : {}),
+      LEDGERLINE_LIMITS: options.limits === true ? 'on' : 'off',
       ...(options.env ?? {}),
     }),
     {

@@ -91,6 +91,8 @@ export function registerLiveFeed(app: FastifyInstance, services: Services, optio
   async function admit(authorization: string | undefined, requestId: string): Promise<Principal> {
     const principal = await authenticate(authorization, services, { kind: 'rest' }, requestId);
     authorize(FEED_DEFINITION, principal);
+    // Opening a feed is one request against the organization's rate limits.
+    await services.limits?.admit(principal.orgId, 'request', services.clock());
     if (
       sessions.size >= FEED_CONNECTIONS_MAX ||
       (perOrg.get(principal.orgId) ?? 0) >= FEED_CONNECTIONS_PER_ORG_MAX

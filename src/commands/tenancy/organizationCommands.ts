@@ -18,6 +18,7 @@ const settings = z.strictObject({
     .regex(/^[A-Z]{3,12}$/, 'must be an asset code such as KES')
     .optional(),
   rateLimitPerMinute: z.number().int().min(1).max(1_000_000).nullable().optional(),
+  rateLimitPerDay: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
   monthlyCommandQuota: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
 });
 
@@ -166,7 +167,7 @@ export const updateOrganizationSettings = defineCommand({
   name: 'update_organization_settings',
   title: 'Update organization settings',
   description:
-    'Changes the caller’s organization settings (default currency, rate limit, monthly command quota); fields left out keep their value. Org admins only.',
+    'Changes the caller’s organization settings (default currency, requests per minute and per day, monthly command quota; null returns a limit to the plan’s default); fields left out keep their value. Org admins only.',
   input: settings,
   output: z.object({ orgId: z.string() }),
   scope: null,

@@ -13,6 +13,8 @@ export interface OrganizationSettings {
   readonly defaultCurrency: string;
   /** Requests per minute for the organization's credentials; null for the plan's default. */
   readonly rateLimitPerMinute: number | null;
+  /** Requests per day; null (or absent, in events older than the field) for the plan's default. */
+  readonly rateLimitPerDay?: number | null;
   /** Commands per month; null for the plan's default. */
   readonly monthlyCommandQuota: number | null;
 }

@@ -196,10 +196,13 @@ export function mergeSettings(
   base: OrganizationSettings,
   patch: Partial<OrganizationSettings>,
 ): OrganizationSettings {
+  const perDay = patch.rateLimitPerDay === undefined ? base.rateLimitPerDay : patch.rateLimitPerDay;
   return {
     defaultCurrency: patch.defaultCurrency ?? base.defaultCurrency,
     rateLimitPerMinute:
       patch.rateLimitPerMinute === undefined ? base.rateLimitPerMinute : patch.rateLimitPerMinute,
+    // Written only once someone set it, so events of organizations that never did stay as they were.
+    ...(perDay === undefined ? {} : { rateLimitPerDay: perDay }),
     monthlyCommandQuota:
       patch.monthlyCommandQuota === undefined ? base.monthlyCommandQuota : patch.monthlyCommandQuota,
   };
