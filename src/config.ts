@@ -30,6 +30,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Signs access tokens; a generated key file in the data folder when unset. */
   readonly jwtSecret: string | null;
+  /** The vault master key (base64 of 32 bytes); a generated key file in the data folder when unset. */
+  readonly masterKey: string | null;
   /** log2 of scrypt's N for new password hashes. */
   readonly passwordCostLog2: number;
   /** Run the projector in this process (the default) or leave it to `ledgerline project`. */
@@ -61,6 +63,7 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     ),
     logLevel: parseLogLevel(env['LOG_LEVEL']),
     jwtSecret: parseJwtSecret(env['LEDGERLINE_JWT_SECRET']),
+    masterKey: parseMasterKey(env['LEDGERLINE_MASTER_KEY']),
     passwordCostLog2: parseCost(env['LEDGERLINE_PASSWORD_COST']),
     projector: parseProjector(env['LEDGERLINE_PROJECTOR']),
     providers: parseProviders(env['LEDGERLINE_PROVIDERS']),
@@ -95,6 +98,21 @@ function parseJwtSecret(value: string | undefined): string | null {
     throw new ValidationError(
       'LEDGERLINE_JWT_SECRET',
       `must be at least ${JWT_SECRET_LENGTH_MIN} characters`,
+    );
+  }
+  return text;
+}
+
+const MASTER_KEY_BYTES = 32;
+
+/** The message never repeats the value: it is a secret, even when it is a wrong one. */
+function parseMasterKey(value: string | undefined): string | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || Buffer.from(text, 'base64').length !== MASTER_KEY_BYTES) {
+    throw new ValidationError(
+      'LEDGERLINE_MASTER_KEY',
+      `must be ${MASTER_KEY_BYTES} random bytes in base64 (openssl rand -base64 32)`,
     );
   }
   return text;

@@ -19,7 +19,7 @@ import { executeOnStream, loadAggregate } from '../commands/aggregate.js';
 import type { CommandContext, Services } from '../commands/context.js';
 import { organizationAggregate, organizationStream } from '../commands/tenancy/organizationStream.js';
 
-function systemContext(
+export function systemContext(
   services: Services,
   channel: 'cli' | 'system',
 ): { context: CommandContext; metadata: EventMetadata } {

@@ -11,6 +11,7 @@ import { migrate } from '../adapters/db/migrate.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { rebuildProjections, selectProjections } from '../projections/rebuild.js';
 import { createApiKey, createOrganizationWithAdmin, parseScopes } from './admin.js';
+import { shredOrganizationKey } from './vaultAdmin.js';
 import { print, say } from './output.js';
 import { progressLine } from './progress.js';
 import { openDatabase, openRuntime } from './runtime.js';
@@ -29,6 +30,9 @@ Commands:
                                  Create an organization with its first admin; prints an admin API key
   admin create-key --org <orgId> [--name <n>] [--scopes a,b]
                                  Create an API key for an organization; prints it (shown once)
+  admin shred-org-key --org <orgId>
+                                 Destroy the organization's data key (crypto-shredding): its stored
+                                 provider credentials can never be decrypted again; events stay
   bench [appends|ledger]         Measure appends against baselines, and the ledger end to end
                                  (needs PostgreSQL; both parts by default)
   help                           Show this text
@@ -154,10 +158,20 @@ async function admin(
     const value = values[key];
     return typeof value === 'string' ? value : undefined;
   };
-  if (sub !== 'create-org' && sub !== 'create-key')
+  if (sub !== 'create-org' && sub !== 'create-key' && sub !== 'shred-org-key')
     throw new UsageError(`unknown admin command "${sub ?? ''}"`);
   const runtime = await openRuntime(config, { startProjector: false });
   try {
+    if (sub === 'shred-org-key') {
+      const shred = await shredOrganizationKey(runtime.services, required(text('org'), '--org'));
+      print(JSON.stringify(shred));
+      say(
+        shred.shreddedNow.length > 0
+          ? `Destroyed data key ${shred.shreddedNow.join(', ')}: what it sealed can never be decrypted again.`
+          : 'The organization had no active data key; nothing was destroyed now.',
+      );
+      return 0;
+    }
     if (sub === 'create-org') {
       const plan = text('plan') ?? 'free';
       if (!(PLANS as readonly string[]).includes(plan))

@@ -31,6 +31,9 @@ import { PROJECTIONS } from '../projections/registry.js';
 import { signingSecret } from './signingSecret.js';
 import { createPaymentProviders } from '../adapters/providers/paymentProviders.js';
 import { callbackUrls } from '../commands/payments/paymentServices.js';
+import { vaultMasterKey } from '../adapters/crypto/vaultMasterKey.js';
+import { DataKeyStore } from '../adapters/crypto/vaultKeys.js';
+import { ProviderVault } from '../commands/vault/providerVault.js';
 
 export interface Runtime {
   readonly db: Database;
@@ -84,6 +87,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const credentials = new CredentialReads(db);
     const limits = new RateLimiter(db);
     let publisher: EventPublisher | null = null;
+    const vault = new ProviderVault(
+      store,
+      new DataKeyStore(db, (await vaultMasterKey(config)).key, () => newId('dk')),
+    );
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
           onError: (error) => {
@@ -93,6 +100,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
             credentials.forget(committed);
             limits.forget(committed);
             publisher?.wake();
+            vault.forget(committed);
           },
         })
       : null;
@@ -123,6 +131,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     const stopForgetting = bus.subscribe({}, (event) => {
       credentials.forget([event]);
       limits.forget([event]);
+      vault.forget([event]);
     });
     const secret = await signingSecret(config);
     const providers = createPaymentProviders({ mode: config.providers });
@@ -146,6 +155,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       credentials,
       payments: { providers, callbacks: callbackUrls(secret, config.publicUrl) },
       ...(config.limits === 'on' ? { limits } : {}),
+      vault,
     };
     projector?.start();
     publisher?.start();

@@ -9,6 +9,7 @@ import type { LedgerBooks } from './ledger/book.js';
 import type { LoginLimiter } from './loginLimiter.js';
 import type { PaymentServices } from './payments/paymentServices.js';
 import type { RateLimiter } from './limits/rateLimiter.js';
+import type { ProviderVault } from './vault/providerVault.js';
 
 /** Waits for the read models to pass a position (read-your-writes). */
 export interface ConsistencyGate {
@@ -35,6 +36,8 @@ export interface Services {
   readonly payments: PaymentServices;
   /** Per-organization rate limits and command quota (none when absent). */
   readonly limits?: RateLimiter;
+  /** Provider credentials: sealing for commands, decrypted (and cached) for provider adapters. */
+  readonly vault: ProviderVault;
 }
 
 export interface CommandContext {

@@ -41,6 +41,12 @@ import {
   listOrganizations,
 } from './tenancy/queries.js';
 import { authenticateUser, logout, refreshToken } from './tenancy/sessionCommands.js';
+import {
+  revokeProviderCredentials,
+  rotateProviderCredentials,
+  setProviderCredentials,
+} from './vault/commands.js';
+import { getProviderCredentials, listProviderCredentials } from './vault/queries.js';
 
 export const COMMANDS: readonly AnyCommand[] = [
   createOrganization,
@@ -68,6 +74,9 @@ export const COMMANDS: readonly AnyCommand[] = [
   ledgerReverseTransfer,
   auditGrantAccess,
   auditRevokeGrant,
+  setProviderCredentials,
+  rotateProviderCredentials,
+  revokeProviderCredentials,
 ];
 
 export const QUERIES: readonly AnyQuery[] = [
@@ -88,4 +97,6 @@ export const QUERIES: readonly AnyQuery[] = [
   ledgerAccountHistory,
   listCustomers,
   getCustomer,
+  listProviderCredentials,
+  getProviderCredentials,
 ];

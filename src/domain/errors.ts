@@ -42,6 +42,15 @@ export const ERRORS = {
   STORE_UNAVAILABLE: { status: 503, message: 'The event store is unavailable.' },
   DATA_DIR_LOCKED: { status: 503, message: 'The data directory is in use by another process.' },
   MIGRATION_FAILED: { status: 500, message: 'A schema migration failed.' },
+  CREDENTIALS_REVOKED: { status: 410, message: 'These provider credentials were revoked.' },
+  CREDENTIALS_SHREDDED: {
+    status: 410,
+    message: 'The data key that sealed these credentials was destroyed; they can never be read again.',
+  },
+  MASTER_KEY_MISMATCH: {
+    status: 500,
+    message: 'The vault master key is not the one that wrapped this data key.',
+  },
   INTERNAL: { status: 500, message: 'An internal error occurred.' },
 } as const satisfies Record<string, { readonly status: number; readonly message: string }>;
 

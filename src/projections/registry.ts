@@ -3,6 +3,7 @@ import { auditProjection } from './audit/auditProjection.js';
 import { ledgerProjection } from './ledger/ledgerProjection.js';
 import { paymentsProjection } from './payments/paymentsProjection.js';
 import { tenancyProjection } from './tenancy/tenancyProjection.js';
+import { credentialsProjection } from './vault/credentialsProjection.js';
 
 /** Every read model, projected by one projector. */
 export const PROJECTIONS: readonly Projection[] = [
@@ -10,4 +11,5 @@ export const PROJECTIONS: readonly Projection[] = [
   ledgerProjection,
   auditProjection,
   paymentsProjection,
+  credentialsProjection,
 ];

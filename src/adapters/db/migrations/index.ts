@@ -2,6 +2,7 @@ import { migration as eventStore } from './0001_event_store.js';
 import { migration as spine } from './0002_spine.js';
 import { migration as ledger } from './0003_ledger.js';
 import { migration as audit } from './0004_audit.js';
+import { migration as vault } from './0005_vault.js';
 import { migration as fanoutLimits } from './0006_fanout_limits.js';
 import { migration as ledgerPostingsView } from './0007_ledger_postings_view.js';
 import { migration as payments } from './0009_payments.js';
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly Migration[] = [
   spine,
   ledger,
   audit,
+  vault,
   fanoutLimits,
   ledgerPostingsView,
   payments,
