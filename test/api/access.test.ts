@@ -14,6 +14,8 @@ import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
+import { sampleCredentials } from '../support/providerCredentials.js';
+import type { Provider } from '../../src/domain/vault/providers.js';
 
 type Definition = AnyCommand | AnyQuery;
 
@@ -73,6 +75,13 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   ledger_account_history: ALL_ROLES,
   list_customers: ALL_ROLES,
   get_customer: ALL_ROLES,
+  // provider credentials (SPEC §1: the org admin manages credentials; commands need
+  // credentials:write). The inventory (status, fingerprints) is the org admin's too.
+  set_provider_credentials: ['org_admin'],
+  rotate_provider_credentials: ['org_admin'],
+  revoke_provider_credentials: ['org_admin'],
+  list_provider_credentials: ['org_admin'],
+  get_provider_credentials: ['org_admin'],
 };
 
 /** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
@@ -374,6 +383,21 @@ for (const { backend, run } of BACKENDS) {
       }),
       list_customers: () => Promise.resolve({}),
       get_customer: async () => ({ params: { customerId: await adminCustomer() } }),
+      set_provider_credentials: () =>
+        Promise.resolve({ input: { provider: 'mpesa', credentials: sampleCredentials('mpesa') } }),
+      rotate_provider_credentials: async () => {
+        await adminSetsCredentials('plaid');
+        return { input: { provider: 'plaid', credentials: sampleCredentials('plaid') } };
+      },
+      revoke_provider_credentials: async () => {
+        await adminSetsCredentials('alpaca');
+        return { params: { provider: 'alpaca' } };
+      },
+      list_provider_credentials: () => Promise.resolve({}),
+      get_provider_credentials: async () => {
+        await adminSetsCredentials('stripe');
+        return { params: { provider: 'stripe' } };
+      },
     };
 
     /** A customer the admin creates, read-your-writes settled; its id. */
@@ -386,6 +410,17 @@ for (const { backend, run } of BACKENDS) {
       const body = response.body as { customerId: string; position: string };
       await settle(body.position);
       return body.customerId;
+    }
+
+    /** Credentials for `provider` set by the admin (fresh ones, unless they are set already). */
+    async function adminSetsCredentials(provider: Provider): Promise<void> {
+      const response = await app.request('PUT', '/v1/provider-credentials', {
+        token: admin.token,
+        body: { provider, credentials: sampleCredentials(provider) },
+      });
+      if (response.status === 409) return;
+      expect(response.status, describeResponse(response)).toBe(200);
+      await settle((response.body as { position: string }).position);
     }
 
     /** The two accounts every transfer of the matrix moves between (unbounded: never short). */
@@ -797,6 +832,7 @@ for (const { backend, run } of BACKENDS) {
           'members:write',
           'payments:read',
           'payments:write',
+          'credentials:write',
         ]);
         keyToken = key.apiKey;
         const customer = await app.request('POST', '/v1/customers', {
@@ -824,6 +860,11 @@ for (const { backend, run } of BACKENDS) {
             pending: { timeoutSeconds: 3600 },
           },
         ]);
+        const credentials = await app.request('PUT', '/v1/provider-credentials', {
+          token: suspended.token,
+          body: { provider: 'stripe', credentials: sampleCredentials('stripe') },
+        });
+        expect(credentials.status, describeResponse(credentials)).toBe(200);
         const done = await app.request('POST', `/v1/organizations/${suspended.orgId}/suspend`, {
           token: app.adminKey,
           body: { reason: 'unpaid invoices' },
@@ -896,6 +937,11 @@ for (const { backend, run } of BACKENDS) {
         create_customer: () => Promise.resolve({ input: { name: 'Late customer' } }),
         update_customer: () =>
           Promise.resolve({ params: { customerId: suspendedCustomer }, input: { name: 'Renamed late' } }),
+        set_provider_credentials: () =>
+          Promise.resolve({ input: { provider: 'plaid', credentials: sampleCredentials('plaid') } }),
+        rotate_provider_credentials: () =>
+          Promise.resolve({ input: { provider: 'stripe', credentials: sampleCredentials('stripe') } }),
+        revoke_provider_credentials: () => Promise.resolve({ params: { provider: 'stripe' } }),
       };
 
       const commands = ORGANIZATION_OPS.filter(
@@ -932,6 +978,8 @@ for (const { backend, run } of BACKENDS) {
           ['ledger_account_history', `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/history`],
           ['list_customers', '/v1/customers'],
           ['get_customer', `/v1/customers/${suspendedCustomer}`],
+          ['list_provider_credentials', '/v1/provider-credentials'],
+          ['get_provider_credentials', '/v1/provider-credentials/stripe'],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')

@@ -59,6 +59,9 @@ const LEDGER = {
   posted: 'bad-input-posted',
 } as const;
 
+/** Valid-looking Stripe credentials (never set anywhere: each case breaks one thing). */
+const STRIPE = { secretKey: 'sk_test_BadInputFixture000', webhookSigningSecret: 'whsec_BadInputFixture000' };
+
 /** One valid input per command. A command added to the catalog without one fails below. */
 const FIXTURES: Record<string, (context: Context) => Fixture> = {
   create_organization: () => ({
@@ -167,6 +170,9 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
       metadata: { why: 'bad input' },
     },
   }),
+  set_provider_credentials: () => ({ params: {}, body: { provider: 'stripe', credentials: STRIPE } }),
+  rotate_provider_credentials: () => ({ params: {}, body: { provider: 'stripe', credentials: STRIPE } }),
+  revoke_provider_credentials: () => ({ params: { provider: 'stripe' }, body: { reason: 'testing' } }),
 };
 
 /**
@@ -751,6 +757,7 @@ const QUERY_PATH_PARAMS = (context: Context): Record<string, string> => ({
   address: LEDGER.wallet,
   transferId: LEDGER.posted,
   customerId: `cus_${ID_TAIL}`,
+  provider: 'stripe',
 });
 
 /** An account no organization has: a bad parameter is a 400 whether or not the account exists. */

@@ -19,6 +19,7 @@ import {
   voidPending,
 } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
+import { sampleCredentials } from '../support/providerCredentials.js';
 
 const probe = await probePostgres();
 const BACKENDS: readonly { readonly backend: Backend; readonly run: boolean }[] = [
@@ -87,6 +88,7 @@ for (const { backend, run } of BACKENDS) {
         stream: `${app.demoOrgId}.organization-${app.demoOrgId}`,
         address: addressSegment(ledger.address),
         transferId: encodeURIComponent(ledger.transferId),
+        provider: 'stripe',
       };
       return query.rest.path.replace(/:([A-Za-z]+)/g, (_all, name: string) => {
         const value = params[name];
@@ -196,6 +198,12 @@ for (const { backend, run } of BACKENDS) {
     });
 
     it('every query accepts consistentWith', async () => {
+      // get_provider_credentials names the demo organization's stripe credentials.
+      const credentials = await app.request('PUT', '/v1/provider-credentials', {
+        token: app.demoKey,
+        body: { provider: 'stripe', credentials: sampleCredentials('stripe') },
+      });
+      expect(credentials.status, JSON.stringify(credentials.body)).toBe(200);
       const created = await command('POST', '/v1/members', {
         email: `${unique('every')}@example.com`,
         name: 'Every Query',

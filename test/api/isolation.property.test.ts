@@ -952,6 +952,8 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
           ['audit_read_stream', `/v1/audit/streams/${org.orgId}.organization-${org.orgId}?limit=500`],
           ...org.members.map((m): [string, string] => ['get_member', `/v1/members/${m.memberId}`]),
           ...ledgerPaths,
+          ['list_provider_credentials', '/v1/provider-credentials?limit=200'],
+          ['get_provider_credentials', '/v1/provider-credentials/stripe'],
         ];
         expect(new Set(paths.map(([name]) => name))).toEqual(new Set(QUERIES.map((query) => query.name)));
         /** The admin's answer to each ledger path: what every other credential must see too. */

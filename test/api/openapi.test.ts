@@ -11,6 +11,7 @@ import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
+import { sampleCredentials } from '../support/providerCredentials.js';
 
 const probe = await probePostgres();
 const BACKENDS: readonly { readonly backend: Backend; readonly run: boolean }[] = [
@@ -102,6 +103,7 @@ function pathParamsFor(demoOrgId: string): Record<string, string> {
     stream: `${demoOrgId}.organization-${demoOrgId}`,
     address: addressSegment(PAGE_ACCOUNTS[0]),
     transferId: 'page-0',
+    provider: 'stripe',
   };
 }
 
@@ -311,6 +313,15 @@ for (const { backend, run } of BACKENDS) {
             },
           ]);
           lastPosition = single.position ?? lastPosition;
+        }
+        // Three providers' credentials, for list_provider_credentials.
+        for (const provider of ['mpesa', 'stripe', 'plaid'] as const) {
+          const set = await app.request('PUT', '/v1/provider-credentials', {
+            token: app.demoKey,
+            body: { provider, credentials: sampleCredentials(provider) },
+          });
+          expect(set.status, JSON.stringify(set.body)).toBe(200);
+          lastPosition = set.body.position as string;
         }
         // The audit lists: three grants the demo organization gave an auditor organization,
         // three reads made under one of them (the access log), and a last grant whose position
