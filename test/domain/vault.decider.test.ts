@@ -29,8 +29,10 @@ const set = (fingerprint: string, keyId = 'dk_1'): VaultCommand => ({
   sealed: sealed(fingerprint, keyId),
 });
 const rotate = (fingerprint: string, keyId = 'dk_1'): VaultCommand => ({
-  ...set(fingerprint, keyId),
   type: 'RotateCredentials',
+  provider: 'stripe',
+  environment: 'test',
+  sealed: sealed(fingerprint, keyId),
 });
 const revoke: VaultCommand = { type: 'RevokeCredentials', provider: 'stripe', reason: null };
 

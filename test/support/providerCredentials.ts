@@ -46,6 +46,6 @@ export function sampleCredentials<P extends Provider>(provider: P): CredentialsO
         throw new Error(`no sample for ${String(provider)}`);
     }
   })();
-  registerSecrets(made as unknown as Record<string, unknown>, `${provider} credentials`, NOT_SECRET);
+  registerSecrets(made, `${provider} credentials`, NOT_SECRET);
   return made as CredentialsOf<P>;
 }
