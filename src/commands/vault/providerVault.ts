@@ -143,7 +143,7 @@ export class ProviderVault {
   }
 
   /** Drops what committed vault events changed (this node's projector; the fan-out for others). */
-  forget(events: readonly RecordedEvent[]): void {
+  forget(events: readonly Pick<RecordedEvent, 'type' | 'data' | 'orgId'>[]): void {
     for (const event of events) {
       if (!VAULT_EVENTS.has(event.type)) continue;
       const provider = (event.data as { provider?: unknown }).provider;
