@@ -3,6 +3,10 @@
  * name the field and the rule, never the value: a rejected secret is still a secret.
  */
 import { z } from 'zod';
+import type {
+  MpesaCredentials as AdapterMpesaCredentials,
+  StripeCredentials as AdapterStripeCredentials,
+} from '../../domain/payments/credentials.js';
 import type { Provider } from '../../domain/vault/providers.js';
 
 export const SECRET_LENGTH_MAX = 512;
@@ -129,3 +133,11 @@ export function lastCharsOf(value: ProviderCredentials): { field: string; chars:
   const text = (value.credentials as Readonly<Record<string, string>>)[field] ?? '';
   return { field, chars: text.slice(-LAST_CHARS) };
 }
+
+/** Holds only when `T` can be given where `U` is expected. */
+type Fits<T extends U, U> = T;
+/** The payment adapters take exactly what the vault answers: a change on either side fails here. */
+export type VaultAnswersFitAdapters = [
+  Fits<MpesaCredentials, AdapterMpesaCredentials>,
+  Fits<StripeCredentials, AdapterStripeCredentials>,
+];
