@@ -131,7 +131,7 @@ for (const { backend, run } of BACKENDS) {
         body: { email: `m-${email}`, name: 'Member', role: 'user', password: memberPassword },
       });
       expect(member.status, describeResponse(member)).toBe(201);
-      void token;
+      expect((await send('GET', '/v1/organization', { token })).status).toBe(200);
 
       // Provider credentials: set (with an idempotency key, replayed), rotated, sent wrong, revoked.
       for (const provider of PROVIDERS) {
