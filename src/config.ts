@@ -42,6 +42,10 @@ export interface Config {
   readonly publicUrl: string | null;
   /** Per-organization rate limits and quota; off where a gateway in front limits already. */
   readonly limits: 'on' | 'off';
+  /** How long the M-Pesa simulator waits before it calls back; its own defaults when unset. */
+  readonly simulatorDelayMs: number | null;
+  /** Faults the M-Pesa simulator injects (for chaos tests and demos). */
+  readonly simulatorFaults: { readonly callbackBeforeAnswer: boolean; readonly callbackCopies: number };
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -69,6 +73,8 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     providers: parseProviders(env['LEDGERLINE_PROVIDERS']),
     publicUrl: url(env['LEDGERLINE_PUBLIC_URL'], 'LEDGERLINE_PUBLIC_URL', ['http:', 'https:']),
     limits: parseLimits(env['LEDGERLINE_LIMITS']),
+    simulatorDelayMs: parseDelay(env['LEDGERLINE_SIMULATOR_DELAY_MS']),
+    simulatorFaults: parseFaults(env['LEDGERLINE_SIMULATOR_FAULTS']),
     ...overrides,
   };
   return config;
@@ -145,6 +151,48 @@ function parseProviders(value: string | undefined): 'simulator' | 'live' {
     throw new ValidationError('LEDGERLINE_PROVIDERS', 'must be simulator or live');
   }
   return text;
+}
+
+/** A simulator that waits longer than this is a misconfiguration, not a simulation. */
+const SIMULATOR_DELAY_MAX_MS = 60_000;
+const CALLBACK_COPIES_MAX = 5;
+
+function parseDelay(value: string | undefined): number | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  const delay = Number(text);
+  if (!/^\d+$/.test(text) || delay > SIMULATOR_DELAY_MAX_MS) {
+    throw new ValidationError(
+      'LEDGERLINE_SIMULATOR_DELAY_MS',
+      `must be milliseconds from 0 to ${SIMULATOR_DELAY_MAX_MS}`,
+    );
+  }
+  return delay;
+}
+
+function parseFaults(value: string | undefined): Config['simulatorFaults'] {
+  let callbackBeforeAnswer = false;
+  let callbackCopies = 1;
+  for (const fault of (nonEmpty(value) ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const copies = /^callback-copies=(\d+)$/.exec(fault);
+    if (fault === 'callback-before-answer') callbackBeforeAnswer = true;
+    else if (
+      copies?.[1] !== undefined &&
+      Number(copies[1]) >= 1 &&
+      Number(copies[1]) <= CALLBACK_COPIES_MAX
+    ) {
+      callbackCopies = Number(copies[1]);
+    } else {
+      throw new ValidationError(
+        'LEDGERLINE_SIMULATOR_FAULTS',
+        `must list callback-before-answer and/or callback-copies=N (1 to ${CALLBACK_COPIES_MAX})`,
+      );
+    }
+  }
+  return { callbackBeforeAnswer, callbackCopies };
 }
 
 export const NATS_STREAM_DEFAULT = 'LEDGERLINE_EVENTS';

@@ -21,9 +21,13 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
+/** Callback URLs carry the organization's secret token as their last segment. */
+const CALLBACK_TOKEN = /^(\/callbacks\/[^/]+\/[^/]+\/)[^/?]+/;
+
 /** Query strings may carry cursors and positions, never secrets; still, log only their names. */
-function redactQuery(url: string): string {
-  const [path = '', query] = url.split('?');
+export function redactQuery(url: string): string {
+  const [rawPath = '', query] = url.split('?');
+  const path = rawPath.replace(CALLBACK_TOKEN, '$1[redacted]');
   if (query === undefined) return path;
   return `${path}?${query
     .split('&')

@@ -134,7 +134,15 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       vault.forget([event]);
     });
     const secret = await signingSecret(config);
-    const providers = createPaymentProviders({ mode: config.providers });
+    const providers = createPaymentProviders({
+      mode: config.providers,
+      mpesaSimulator: {
+        ...(config.simulatorDelayMs === null
+          ? {}
+          : { stkCallbackDelayMs: config.simulatorDelayMs, resultCallbackDelayMs: config.simulatorDelayMs }),
+        faults: config.simulatorFaults,
+      },
+    });
     const services: Services = {
       store,
       db,

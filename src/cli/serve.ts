@@ -3,6 +3,7 @@ import { buildApp } from '../adapters/http/app.js';
 import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
 import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
+import { startMpesaResolver } from '../commands/payments/mpesaResolver.js';
 import { bootstrap } from './admin.js';
 import type { FeedSessionOptions } from '../adapters/feed/session.js';
 import { say } from './output.js';
@@ -62,6 +63,7 @@ export async function startServer(
     runtime.services.payments.callbacks.setPublicUrl(address);
     const listening = app;
     const sweeper = startExpirySweeper(runtime.services);
+    const resolver = startMpesaResolver(runtime.services);
     return {
       address,
       runtime,
@@ -70,6 +72,7 @@ export async function startServer(
       async close() {
         await listening.close();
         await sweeper.stop();
+        await resolver.stop();
         await runtime.close();
       },
     };

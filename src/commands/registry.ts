@@ -9,6 +9,14 @@ import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/que
 import { createCustomer, updateCustomer } from './customers/commands.js';
 import { getCustomer, listCustomers } from './customers/queries.js';
 import {
+  mpesaBulkPayment,
+  mpesaCheckBalance,
+  mpesaCheckStatus,
+  mpesaReverseTransaction,
+  mpesaStkPush,
+} from './payments/mpesaCommands.js';
+import { mpesaGenerateReport, mpesaTransactionHistory } from './payments/mpesaQueries.js';
+import {
   ledgerChangeLimit,
   ledgerCloseAccount,
   ledgerCreateTransfers,
@@ -65,6 +73,11 @@ export const COMMANDS: readonly AnyCommand[] = [
   logout,
   createCustomer,
   updateCustomer,
+  mpesaStkPush,
+  mpesaCheckStatus,
+  mpesaCheckBalance,
+  mpesaBulkPayment,
+  mpesaReverseTransaction,
   ledgerOpenAccount,
   ledgerCloseAccount,
   ledgerChangeLimit,
@@ -99,4 +112,6 @@ export const QUERIES: readonly AnyQuery[] = [
   getCustomer,
   listProviderCredentials,
   getProviderCredentials,
+  mpesaTransactionHistory,
+  mpesaGenerateReport,
 ];

@@ -35,6 +35,10 @@ export const ERRORS = {
   URI_TOO_LONG: { status: 414, message: 'The request URL is too long.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
   QUOTA_EXCEEDED: { status: 402, message: 'The monthly command quota is used up.' },
+  PROVIDER_UNAVAILABLE: {
+    status: 502,
+    message: 'The payment provider could not be reached or refused the request; nothing was sent.',
+  },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   CONCURRENCY_CONFLICT: { status: 409, message: 'The stream changed since it was read.' },
   DUPLICATE_EVENT_ID: { status: 409, message: 'An event with this id is already stored elsewhere.' },

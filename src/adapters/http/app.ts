@@ -13,6 +13,7 @@ import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { registerOpenApi } from './openapi.js';
 import type { EventPublisher } from '../bus/publisher.js';
 import { registerLiveFeed, type LiveFeedOptions } from './liveFeedRoutes.js';
+import { registerMpesaCallbacks } from './mpesaCallbackRoute.js';
 
 export interface AppDependencies {
   readonly db: Database;
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     for (const command of deps.commands ?? []) registerCommand(app, deps.services, command);
     for (const query of deps.queries ?? []) registerQuery(app, deps.services, query);
     if (deps.feed) registerLiveFeed(app, deps.services, deps.feed);
+    registerMpesaCallbacks(app, deps.services);
   }
   return app;
 }

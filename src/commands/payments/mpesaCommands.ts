@@ -1,0 +1,415 @@
+/**
+ * The M-Pesa commands behind the MCP tools of SPEC §8: collect by STK push, pay out in bulk,
+ * reverse, check a payment's status, check the float.
+ */
+import { z } from 'zod';
+import { canonicalJson } from '../../domain/canonicalJson.js';
+import { LedgerlineError } from '../../domain/errors.js';
+import {
+  ACCOUNT_REFERENCE_LENGTH_MAX,
+  TRANSACTION_DESC_LENGTH_MAX,
+} from '../../domain/payments/mobileMoney.js';
+import { KES_SCALE } from '../../domain/payments/mpesaAmount.js';
+import { decidePayoutBatch, payoutBatchDecider, type PayoutItem } from '../../domain/payments/payoutBatch.js';
+import { formatAmount, parseAmount } from '../../domain/ledger/money.js';
+import { streamName } from '../../domain/streamName.js';
+import { executeOnStream } from '../aggregate.js';
+import { defineCommand } from '../catalog.js';
+import type { CommandContext } from '../context.js';
+import { requestHash } from '../idempotency.js';
+import * as s from '../schemas.js';
+import * as c from '../customers/schemas.js';
+import { callerOf } from '../tenancy/organizationStream.js';
+import {
+  ensureCustomer,
+  floatBalance,
+  floatStream,
+  initiate,
+  KES,
+  type MpesaAnswer,
+  mpesaCredentials,
+  phoneOf,
+  queryProvider,
+  requestProviderBalance,
+  shillingsOf,
+  startReversal,
+  submitCollection,
+  submitPayout,
+} from './mpesaFlows.js';
+import { loadPayment } from './paymentStream.js';
+
+/** Payouts in one bulk request, at most. */
+export const BULK_PAYOUTS_MAX = 500;
+/** Payouts sent to M-Pesa at once while a batch runs. */
+export const BULK_CONCURRENCY = 8;
+
+const amount = z
+  .string()
+  .max(40)
+  .describe('Whole Kenyan shillings as a decimal string, such as "1500" (M-Pesa moves no cents).');
+const phone = z
+  .string()
+  .max(20)
+  .describe('A Kenyan mobile number: 07XXXXXXXX, 01XXXXXXXX, +2547XXXXXXXX or 2547XXXXXXXX.');
+const fraud = z.object({
+  score: z.number(),
+  decision: z.string(),
+  rules: z.array(z.record(z.string(), z.unknown())),
+});
+const paymentAnswer = z.object({
+  paymentId: z.string(),
+  status: z.string(),
+  providerRef: z.string().nullable(),
+  fraud,
+  message: z.string(),
+});
+
+function message(status: string): string {
+  switch (status) {
+    case 'pending':
+      return 'Sent to M-Pesa; the result arrives by callback. Check with mpesa_check_status.';
+    case 'held':
+      return 'Held for fraud review: a manager approves or rejects it with review_flagged_transaction.';
+    case 'blocked':
+      return 'Refused by the fraud rules; nothing was sent to M-Pesa.';
+    case 'succeeded':
+      return 'Paid.';
+    case 'failed':
+      return 'M-Pesa did not complete it; see resultCode and resultText with mpesa_check_status.';
+    default:
+      return `The payment is ${status}.`;
+  }
+}
+
+async function answerOf(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  verdict: MpesaAnswer['fraud'],
+) {
+  const state = await loadPayment(context, orgId, paymentId);
+  const status = state.status ?? 'initiated';
+  const fraudAnswer = {
+    score: verdict.score,
+    decision: verdict.decision,
+    rules: verdict.rules.map((rule): Record<string, unknown> => ({ ...rule })),
+  };
+  return { paymentId, status, providerRef: state.providerRef, fraud: fraudAnswer, message: message(status) };
+}
+
+export const mpesaStkPush = defineCommand({
+  name: 'mpesa_stk_push',
+  title: 'Collect a payment by M-Pesa (STK push)',
+  description:
+    'Asks a customer’s phone to pay the organization by M-Pesa: the phone shows a PIN prompt; the result arrives later by callback and, when paid, the collection is posted to the ledger (float debited, collections credited). Amount in whole shillings (1 to 250000). The payment is fraud-scored first: above the review threshold it is held for a manager, above the block threshold it is refused. Answers at once with status pending (or held / blocked / failed); poll mpesa_check_status or read payments://{payment_id}/status. Moves real money on live credentials. Needs the organization’s M-Pesa credentials (set_provider_credentials).',
+  input: z.strictObject({
+    phone,
+    amount,
+    accountReference: z.string().trim().min(1).max(ACCOUNT_REFERENCE_LENGTH_MAX),
+    description: z.string().trim().min(1).max(TRANSACTION_DESC_LENGTH_MAX),
+    customerId: c.customerId.optional(),
+  }),
+  output: paymentAnswer,
+  scope: 'payments:write',
+  minRole: 'user',
+  audience: 'organization',
+  annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  rest: { method: 'POST', path: '/v1/mpesa/stk-push', status: 201 },
+  async run(input, context) {
+    const orgId = callerOf(context).orgId;
+    const msisdn = phoneOf(input.phone);
+    const money = shillingsOf(input.amount);
+    await ensureCustomer(context.services, orgId, input.customerId ?? null);
+    await mpesaCredentials(context.services, orgId);
+    const started = await initiate(
+      context,
+      {
+        kind: 'mpesa_collection',
+        provider: 'mpesa',
+        customerId: input.customerId ?? null,
+        amount: money.text,
+        currency: KES,
+        scale: KES_SCALE,
+        counterparty: msisdn,
+        reference: input.accountReference,
+        description: input.description,
+        batchId: null,
+      },
+      'collection',
+    );
+    const outcome =
+      started.status === 'initiated'
+        ? await submitCollection(context, orgId, started.intent)
+        : started.position;
+    return { ...outcome, output: await answerOf(context, orgId, started.intent.paymentId, started.fraud) };
+  },
+});
+
+const bulkItem = z.strictObject({
+  phone,
+  amount,
+  reference: z.string().trim().min(1).max(100),
+});
+
+export const mpesaBulkPayment = defineCommand({
+  name: 'mpesa_bulk_payment',
+  title: 'Pay out to many phones (M-Pesa B2C)',
+  description: `Sends up to ${BULK_PAYOUTS_MAX} M-Pesa payouts in one batch. The batch id is yours and unique in the organization forever: the same batch again answers what the first did; another batch under the same id is refused (ID_REUSED). Each payout is fraud-scored, then reserves its amount on the M-Pesa float (a pending ledger transfer) so the float can never be overspent; payouts the float cannot cover fail with INSUFFICIENT_FUNDS and are not sent. Each reservation is posted or voided when M-Pesa’s result arrives. Moves real money on live credentials; long batches report progress over MCP.`,
+  input: z.strictObject({
+    batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+    remarks: z.string().trim().min(1).max(100),
+    payouts: z.array(bulkItem).min(1).max(BULK_PAYOUTS_MAX),
+  }),
+  output: z.object({
+    batchId: z.string(),
+    total: z.string(),
+    counts: z.record(z.string(), z.number()),
+    payouts: z.array(
+      z.object({ paymentId: z.string(), phone: z.string(), amount: z.string(), status: z.string() }),
+    ),
+  }),
+  scope: 'payments:write',
+  minRole: 'user',
+  audience: 'organization',
+  annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  rest: { method: 'POST', path: '/v1/mpesa/bulk-payments', status: 201 },
+  async run(input, context) {
+    const orgId = callerOf(context).orgId;
+    const items: PayoutItem[] = input.payouts.map((item, index) => {
+      const msisdn = phoneOf(item.phone, `payouts[${index}].phone`);
+      const money = shillingsOf(item.amount, `payouts[${index}].amount`);
+      return {
+        paymentId: context.services.newId('pay'),
+        phone: msisdn,
+        amount: money.text,
+        reference: item.reference,
+      };
+    });
+    await mpesaCredentials(context.services, orgId);
+    const total = items.reduce((sum, item) => sum + (parseAmount(item.amount, KES_SCALE) as bigint), 0n);
+    const fingerprint = requestHash('mpesa_bulk_payment', canonicalJson(input)).slice(0, 32);
+    const batchStream = streamName(orgId, 'payout_batch', input.batchId);
+    const created = await executeOnStream(context, batchStream, payoutBatchDecider, (state) =>
+      decidePayoutBatch(
+        { batchId: input.batchId, currency: KES, total: formatAmount(total, KES_SCALE), fingerprint, items },
+        state,
+      ),
+    );
+    const batch = created.output.batch;
+    let last = created;
+    if (created.output.created) {
+      let next = 0;
+      const worker = async () => {
+        for (;;) {
+          const index = next;
+          next += 1;
+          const item = batch.items[index];
+          if (!item) return;
+          const started = await initiate(
+            context,
+            {
+              paymentId: item.paymentId,
+              kind: 'mpesa_payout',
+              provider: 'mpesa',
+              customerId: null,
+              amount: item.amount,
+              currency: KES,
+              scale: KES_SCALE,
+              counterparty: item.phone,
+              reference: item.reference,
+              description: input.remarks,
+              batchId: input.batchId,
+            },
+            'payout',
+          );
+          if (started.status === 'initiated') await submitPayout(context, orgId, started.intent);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, batch.items.length) }, worker));
+      last = {
+        ...created,
+        position:
+          (await context.services.store.readStream(batchStream, { maxCount: 1 }))[0]?.position ??
+          created.position,
+      };
+    }
+    const payouts = [];
+    const counts: Record<string, number> = {};
+    let position = last.position;
+    for (const item of batch.items) {
+      const state = await loadPayment(context, orgId, item.paymentId);
+      const status = state.status ?? 'initiated';
+      counts[status] = (counts[status] ?? 0) + 1;
+      payouts.push({ paymentId: item.paymentId, phone: item.phone, amount: item.amount, status });
+    }
+    // Read-your-writes: the answer's position is the latest event the batch caused.
+    const positions = await Promise.all(
+      batch.items.map(async (item) => {
+        const events = await context.services.store.readStream(streamName(orgId, 'payment', item.paymentId), {
+          direction: 'backwards',
+          maxCount: 1,
+        });
+        return events[0]?.position ?? null;
+      }),
+    );
+    for (const candidate of positions) {
+      if (
+        candidate &&
+        (!position ||
+          candidate.commit > position.commit ||
+          (candidate.commit === position.commit && candidate.prepare > position.prepare))
+      ) {
+        position = candidate;
+      }
+    }
+    return {
+      output: { batchId: batch.batchId, total: batch.total, counts, payouts },
+      stream: batchStream,
+      revision: last.revision,
+      position,
+    };
+  },
+});
+
+export const mpesaReverseTransaction = defineCommand({
+  name: 'mpesa_reverse_transaction',
+  title: 'Reverse an M-Pesa collection',
+  description:
+    'Asks M-Pesa to return a succeeded collection to the payer, in full, at most once: a second request answers ALREADY_REVERSED. The result arrives by callback; when it succeeds the ledger posts the exact opposite of the collection. Managers and above. Moves real money on live credentials.',
+  input: z.strictObject({ paymentId: c.paymentId, reason: s.reason }),
+  output: z.object({ paymentId: z.string(), reversalId: z.string(), status: z.string() }),
+  scope: 'payments:write',
+  minRole: 'manager',
+  audience: 'organization',
+  annotations: { destructiveHint: true, openWorldHint: true },
+  rest: { method: 'POST', path: '/v1/mpesa/payments/:paymentId/reverse' },
+  async run(input, context) {
+    const orgId = callerOf(context).orgId;
+    const { requested, reversalId } = await startReversal(context, orgId, input.paymentId, input.reason);
+    const state = await loadPayment(context, orgId, input.paymentId);
+    const reversal = state.reversals.find((candidate) => candidate.reversalId === reversalId);
+    return {
+      ...requested,
+      output: { paymentId: input.paymentId, reversalId, status: reversal?.status ?? 'requested' },
+    };
+  },
+});
+
+const statusOutput = z.object({
+  paymentId: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  amount: z.string(),
+  currency: z.string(),
+  phone: z.string(),
+  providerRef: z.string().nullable(),
+  receipt: z.string().nullable(),
+  reversals: z.array(z.object({ reversalId: z.string(), amount: z.string(), status: z.string() })),
+  asked: z.boolean(),
+});
+
+export const mpesaCheckStatus = defineCommand({
+  name: 'mpesa_check_status',
+  title: 'The status of an M-Pesa payment',
+  description:
+    'The current status of an M-Pesa collection or payout. With refresh (the default), a payment still waiting for its result asks M-Pesa (STK query, or a transaction status query whose answer comes by callback) and records the answer as an event. Writes only the provider’s answer; safe to repeat.',
+  input: z.strictObject({ paymentId: c.paymentId, refresh: z.boolean().default(true) }),
+  output: statusOutput,
+  scope: 'payments:read',
+  minRole: 'viewer',
+  audience: 'organization',
+  annotations: { idempotentHint: true, openWorldHint: true },
+  rest: { method: 'POST', path: '/v1/mpesa/payments/:paymentId/status' },
+  async run(input, context) {
+    const orgId = callerOf(context).orgId;
+    const before = await loadPayment(context, orgId, input.paymentId);
+    if (!before.intent?.kind.startsWith('mpesa_')) {
+      throw new LedgerlineError('NOT_FOUND', 'No such M-Pesa payment.', { paymentId: input.paymentId });
+    }
+    const asked = input.refresh ? await queryProvider(context, orgId, input.paymentId) : false;
+    const state = await loadPayment(context, orgId, input.paymentId);
+    const intent = state.intent ?? before.intent;
+    const events = await context.services.store.readStream(streamName(orgId, 'payment', input.paymentId), {
+      direction: 'backwards',
+      maxCount: 1,
+    });
+    const last = events[0];
+    return {
+      output: {
+        paymentId: intent.paymentId,
+        kind: intent.kind,
+        status: state.status ?? 'initiated',
+        amount: intent.amount,
+        currency: intent.currency,
+        phone: intent.counterparty,
+        providerRef: state.providerRef,
+        receipt: state.receipt,
+        reversals: state.reversals.map((reversal) => ({
+          reversalId: reversal.reversalId,
+          amount: formatAmount(reversal.amount, intent.scale),
+          status: reversal.status,
+        })),
+        asked,
+      },
+      stream: streamName(orgId, 'payment', input.paymentId),
+      revision: last?.revision ?? null,
+      position: last?.position ?? null,
+    };
+  },
+});
+
+export const mpesaCheckBalance = defineCommand({
+  name: 'mpesa_check_balance',
+  title: 'The M-Pesa float: ledger balance and reconciliation',
+  description:
+    'The balance of the organization’s M-Pesa float in the ledger, and the last balance M-Pesa reported with the difference (reconciliation). With askProvider, also asks M-Pesa for its balance now; the answer arrives by callback and is recorded as an event (MpesaBalanceReported) with the difference — read it again a few seconds later.',
+  input: z.strictObject({ askProvider: z.boolean().default(false) }),
+  output: z.object({
+    ledgerBalance: z.string(),
+    currency: z.string(),
+    lastReported: z
+      .object({
+        providerAvailable: z.string().nullable(),
+        ledgerBalance: z.string(),
+        difference: z.string().nullable(),
+        reportedAt: z.string(),
+      })
+      .nullable(),
+    providerQuery: z.string().nullable(),
+  }),
+  scope: 'payments:read',
+  minRole: 'viewer',
+  audience: 'organization',
+  annotations: { openWorldHint: true },
+  rest: { method: 'POST', path: '/v1/mpesa/balance' },
+  async run(input, context) {
+    const orgId = callerOf(context).orgId;
+    const providerQuery = input.askProvider ? await requestProviderBalance(context, orgId) : null;
+    const reports = await context.services.store.readStream(floatStream(orgId), {
+      direction: 'backwards',
+      maxCount: 1,
+    });
+    const report = reports[0];
+    const data = report?.data as
+      { providerAvailable: string | null; ledgerBalance: string; difference: string | null } | undefined;
+    return {
+      output: {
+        ledgerBalance: await floatBalance(context.services, orgId),
+        currency: KES,
+        lastReported:
+          report && data
+            ? {
+                providerAvailable: data.providerAvailable,
+                ledgerBalance: data.ledgerBalance,
+                difference: data.difference,
+                reportedAt: report.occurredAt.toISOString(),
+              }
+            : null,
+        providerQuery,
+      },
+      stream: report ? floatStream(orgId) : null,
+      revision: report?.revision ?? null,
+      position: report?.position ?? null,
+    };
+  },
+});

@@ -1,0 +1,768 @@
+/**
+ * M-Pesa money movements, from request to settlement (SPEC §5.1). Every step is an event on
+ * the payment's stream first; the provider is called after the intent is stored; its answer —
+ * now, or later by callback — comes back as a new command on the same stream. Ledger
+ * transfers take their ids from the payment, so whichever path settles a payment (the
+ * callback, a duplicate of it, a status query) posts once.
+ */
+import type { EventMetadata } from '../../adapters/eventstore/port.js';
+import { parseMpesaCallback } from '../../adapters/providers/daraja/callbacks.js';
+import { LedgerlineError, ValidationError } from '../../domain/errors.js';
+import { scoreTransaction } from '../../domain/fraud/score.js';
+import { formatAmount, isAmountProblem, parseAmount } from '../../domain/ledger/money.js';
+import type { MpesaCredentials } from '../../domain/payments/credentials.js';
+import {
+  isMpesaAmount,
+  KES_SCALE,
+  toMpesaAmount,
+  type MpesaAmount,
+} from '../../domain/payments/mpesaAmount.js';
+import type { MpesaCallback } from '../../domain/payments/mpesaResults.js';
+import type { PaymentIntent, PaymentKind, PaymentState } from '../../domain/payments/payment.js';
+import { isPhoneProblem, normalizeKenyanPhone, type Msisdn } from '../../domain/payments/phone.js';
+import { mappedAddress, type LedgerMapping } from '../../domain/payments/settings.js';
+import type { ProviderFailure } from '../../domain/payments/providerResult.js';
+import { streamName } from '../../domain/streamName.js';
+import { eventMetadata } from '../aggregate.js';
+import type { CommandContext, Services } from '../context.js';
+import { callerOf } from '../tenancy/organizationStream.js';
+import { fraudHistory } from './fraudHistory.js';
+import {
+  ensureAccounts,
+  postTransfer,
+  reverseTransfer,
+  settleReservation,
+  type AccountSpec,
+} from './ledgerPosting.js';
+import { linkRef, recordCallback, type MpesaLink } from './mpesaRefs.js';
+import { decideOnPayment, loadPayment } from './paymentStream.js';
+import { loadPaymentSettings } from './settings.js';
+
+export const KES = 'KES';
+/** A payout's reservation outlives any plausible B2C result delay; expiry releases it if none comes. */
+export const PAYOUT_RESERVATION_SECONDS = 24 * 60 * 60;
+
+export interface MpesaAnswer {
+  readonly paymentId: string;
+  readonly status: string;
+  readonly providerRef: string | null;
+  readonly fraud: { readonly score: number; readonly decision: string; readonly rules: readonly object[] };
+  readonly message: string;
+}
+
+/** The provider's side of the log: who acted, through which channel. */
+export function providerMetadata(requestId: string): EventMetadata {
+  return {
+    actor: { kind: 'provider', id: 'mpesa' },
+    channel: { kind: 'callback' },
+    correlationId: requestId,
+    causationId: requestId,
+    requestId,
+    idempotencyKey: null,
+  };
+}
+
+/** A context for work the platform does on its own (callbacks, the resolver). */
+export function systemContext(
+  services: Services,
+  requestId: string,
+  channel: 'callback' | 'system',
+): CommandContext {
+  return {
+    principal: null,
+    services,
+    now: services.clock(),
+    requestId,
+    idempotencyKey: null,
+    clientAddress: '127.0.0.1',
+    channel: { kind: channel },
+  };
+}
+
+export function phoneOf(value: string, field = 'phone'): Msisdn {
+  const phone = normalizeKenyanPhone(value);
+  if (isPhoneProblem(phone)) throw new ValidationError(field, phone.reason);
+  return phone;
+}
+
+/** Whole shillings only (M-Pesa moves no cents), as the decimal string the ledger takes. */
+export function shillingsOf(value: string, field = 'amount'): { amount: MpesaAmount; text: string } {
+  const cents = parseAmount(value, KES_SCALE);
+  if (isAmountProblem(cents)) throw new ValidationError(field, cents.reason);
+  const amount = toMpesaAmount(cents);
+  if (!isMpesaAmount(amount)) throw new ValidationError(field, amount.reason);
+  return { amount, text: formatAmount(cents, KES_SCALE) };
+}
+
+function mpesaAccounts(mapping: LedgerMapping): {
+  float: AccountSpec;
+  collections: AccountSpec;
+  payouts: AccountSpec;
+} {
+  const spec = (address: string, type: AccountSpec['type'], neverNegative: boolean): AccountSpec => ({
+    address: mappedAddress(address, KES),
+    asset: KES,
+    scale: KES_SCALE,
+    type,
+    neverNegative,
+  });
+  return {
+    float: spec(mapping.mpesaFloat, 'asset', true),
+    collections: spec(mapping.mpesaCollections, 'revenue', false),
+    payouts: spec(mapping.mpesaPayouts, 'expense', false),
+  };
+}
+
+async function accountsFor(services: Services, orgId: string, metadata: EventMetadata, now: Date) {
+  const settings = await loadPaymentSettings(services, orgId);
+  const accounts = mpesaAccounts(settings.ledgerMapping);
+  await ensureAccounts(
+    services,
+    orgId,
+    [accounts.float, accounts.collections, accounts.payouts],
+    metadata,
+    now,
+  );
+  return accounts;
+}
+
+export async function mpesaCredentials(services: Services, orgId: string): Promise<MpesaCredentials> {
+  return (await services.vault.credentials(orgId, 'mpesa')) as MpesaCredentials;
+}
+
+export async function ensureCustomer(
+  services: Services,
+  orgId: string,
+  customerId: string | null,
+): Promise<void> {
+  if (customerId === null) return;
+  const { rows } = await services.db.query(
+    'SELECT 1 FROM rm_customers WHERE org_id = $1 AND customer_id = $2',
+    [orgId, customerId],
+  );
+  if (rows.length === 0) throw new LedgerlineError('NOT_FOUND', 'No such customer.', { customerId });
+}
+
+function failureText(failure: ProviderFailure): { resultCode: string; resultText: string } {
+  const code = 'providerCode' in failure ? failure.providerCode : failure.kind;
+  return { resultCode: code || failure.kind, resultText: `${failure.kind}: ${failure.message}` };
+}
+
+/** Scores, then records the intent; answers the state the payment is in after that. */
+export async function initiate(
+  context: CommandContext,
+  intent: Omit<PaymentIntent, 'paymentId'> & { paymentId?: string },
+  scoredKind: 'collection' | 'payout',
+): Promise<{
+  intent: PaymentIntent;
+  status: string;
+  fraud: MpesaAnswer['fraud'];
+  position: CommandOutcomePosition;
+}> {
+  const principal = callerOf(context);
+  const orgId = principal.orgId;
+  const settings = await loadPaymentSettings(context.services, orgId);
+  const cents = parseAmount(intent.amount, intent.scale) as bigint;
+  const history = await fraudHistory(context.services, {
+    orgId,
+    currency: intent.currency,
+    scale: intent.scale,
+    counterparty: intent.counterparty,
+    customerId: intent.customerId,
+    now: context.now,
+  });
+  const verdict = scoreTransaction(
+    {
+      kind: scoredKind,
+      amount: cents,
+      scale: intent.scale,
+      currency: intent.currency,
+      counterparty: intent.counterparty,
+      atMs: context.now.getTime(),
+    },
+    history,
+    settings.fraudPolicy,
+  );
+  const full: PaymentIntent = { ...intent, paymentId: intent.paymentId ?? context.services.newId('pay') };
+  const outcome = await decideOnPayment(context, orgId, full.paymentId, {
+    type: 'InitiatePayment',
+    intent: full,
+    fraud: verdict,
+    alertId: context.services.newId('fra'),
+  });
+  return { intent: full, status: outcome.output.status, fraud: verdict, position: outcome };
+}
+
+type CommandOutcomePosition = Pick<
+  Awaited<ReturnType<typeof decideOnPayment>>,
+  'stream' | 'revision' | 'position'
+>;
+
+/** Sends an initiated collection to M-Pesa (STK push); answers the payment's status after. */
+export async function submitCollection(context: CommandContext, orgId: string, intent: PaymentIntent) {
+  const services = context.services;
+  const credentials = await mpesaCredentials(services, orgId);
+  const answer = await services.payments.providers.mobileMoney.stkPush(credentials, {
+    phone: phoneOf(intent.counterparty),
+    amount: shillingsOf(intent.amount).amount,
+    accountReference: intent.reference,
+    description: intent.description,
+    callbackUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+  });
+  if (!answer.ok) {
+    // Without a CheckoutRequestID the push cannot be followed up; a callback for it, if one
+    // comes, is kept under its own reference and changes nothing.
+    return decideOnPayment(context, orgId, intent.paymentId, {
+      type: 'Settle',
+      via: 'provider',
+      result: { outcome: 'failed', ...failureText(answer.failure) },
+    });
+  }
+  const ref = answer.value.checkoutRequestId;
+  const submitted = await decideOnPayment(context, orgId, intent.paymentId, {
+    type: 'RecordSubmission',
+    providerRef: ref,
+  });
+  const early = await linkRef(
+    services,
+    orgId,
+    { ref, purpose: 'collection', paymentId: intent.paymentId, reversalId: null },
+    eventMetadata(context),
+  );
+  let last = submitted;
+  for (const body of early)
+    last =
+      (await applyCallbackBody(
+        context,
+        orgId,
+        { ref, purpose: 'collection', paymentId: intent.paymentId, reversalId: null },
+        body,
+      )) ?? last;
+  return last;
+}
+
+/** Reserves the payout on the float, then sends it (B2C); a float that cannot cover it fails it. */
+export async function submitPayout(context: CommandContext, orgId: string, intent: PaymentIntent) {
+  const services = context.services;
+  const metadata = eventMetadata(context);
+  const credentials = await mpesaCredentials(services, orgId);
+  const accounts = await accountsFor(services, orgId, metadata, context.now);
+  const reserved = await postTransfer(
+    services,
+    orgId,
+    {
+      transferId: intent.paymentId,
+      debitAccount: accounts.payouts.address,
+      creditAccount: accounts.float.address,
+      amount: intent.amount,
+      code: 'payout',
+      reference: intent.reference,
+      metadata: { payment_id: intent.paymentId, ...(intent.batchId ? { batch_id: intent.batchId } : {}) },
+      pendingTimeoutAt: new Date(context.now.getTime() + PAYOUT_RESERVATION_SECONDS * 1000).toISOString(),
+    },
+    metadata,
+    context.now,
+  );
+  if (!reserved.ok) {
+    return decideOnPayment(context, orgId, intent.paymentId, {
+      type: 'Settle',
+      via: 'provider',
+      result: { outcome: 'failed', resultCode: reserved.error.code, resultText: reserved.error.message },
+    });
+  }
+  const link: MpesaLink = {
+    ref: intent.paymentId,
+    purpose: 'payout',
+    paymentId: intent.paymentId,
+    reversalId: null,
+  };
+  const early = await linkRef(services, orgId, link, metadata);
+  const answer = await services.payments.providers.mobileMoney.b2cPayout(credentials, {
+    originatorConversationId: intent.paymentId,
+    phone: phoneOf(intent.counterparty),
+    amount: shillingsOf(intent.amount).amount,
+    remarks: intent.description,
+    occasion: intent.reference,
+    resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+  });
+  if (!answer.ok) {
+    if (answer.failure.kind === 'unavailable' && answer.failure.mayHaveHappened) {
+      // Unknown outcome: the reservation stays, the resolver asks M-Pesa by our originator id.
+      return decideOnPayment(context, orgId, intent.paymentId, {
+        type: 'RecordSubmission',
+        providerRef: intent.paymentId,
+      });
+    }
+    await settleReservation(services, orgId, intent.paymentId, 'void', metadata, context.now);
+    return decideOnPayment(context, orgId, intent.paymentId, {
+      type: 'Settle',
+      via: 'provider',
+      result: { outcome: 'failed', ...failureText(answer.failure) },
+    });
+  }
+  let last = await decideOnPayment(context, orgId, intent.paymentId, {
+    type: 'RecordSubmission',
+    providerRef: answer.value.conversationId || intent.paymentId,
+  });
+  for (const body of early) last = (await applyCallbackBody(context, orgId, link, body)) ?? last;
+  return last;
+}
+
+/** After a fraud review released a held M-Pesa payment: send it on. */
+export async function resumeMpesaPayment(context: CommandContext, orgId: string, paymentId: string) {
+  const state = await loadPayment(context, orgId, paymentId);
+  if (!state.intent) throw new LedgerlineError('NOT_FOUND', 'No such payment.');
+  if (state.status !== 'initiated') return null;
+  return submitByKind(context, orgId, state.intent);
+}
+
+async function submitByKind(context: CommandContext, orgId: string, intent: PaymentIntent) {
+  const kind: PaymentKind = intent.kind;
+  if (kind === 'mpesa_collection') return submitCollection(context, orgId, intent);
+  if (kind === 'mpesa_payout') return submitPayout(context, orgId, intent);
+  throw new LedgerlineError('INVALID_STATE', `A ${kind} is not an M-Pesa payment.`);
+}
+
+/** Where a callback's reference is, by its kind. */
+function refOf(callback: MpesaCallback): string {
+  return callback.kind === 'stk' ? callback.checkoutRequestId : callback.originatorConversationId;
+}
+
+export type CallbackVerdict = 'applied' | 'unlinked' | 'malformed';
+
+/**
+ * A callback at an organization's URL: kept, correlated, applied once. Unknown or malformed
+ * ones are logged and change nothing.
+ */
+export async function handleMpesaCallback(
+  services: Services,
+  orgId: string,
+  body: unknown,
+  requestId: string,
+): Promise<CallbackVerdict> {
+  const parsed = parseMpesaCallback(body);
+  if (!parsed.ok) {
+    services.log.warn({ orgId, requestId, reason: parsed.reason }, 'malformed M-Pesa callback ignored');
+    return 'malformed';
+  }
+  const context = systemContext(services, requestId, 'callback');
+  const metadata = providerMetadata(requestId);
+  const ref = refOf(parsed.callback);
+  const link = await recordCallback(services, orgId, ref, body as object, metadata);
+  if (!link) {
+    services.log.warn(
+      { orgId, requestId, ref },
+      'M-Pesa callback for an unknown reference kept without effect',
+    );
+    return 'unlinked';
+  }
+  await applyCallbackBody(context, orgId, link, body as object);
+  return 'applied';
+}
+
+async function applyCallbackBody(context: CommandContext, orgId: string, link: MpesaLink, body: object) {
+  const expected =
+    link.purpose === 'payout'
+      ? 'b2c'
+      : link.purpose === 'reversal'
+        ? 'reversal'
+        : link.purpose === 'payout_status'
+          ? 'transaction_status'
+          : link.purpose === 'balance'
+            ? 'account_balance'
+            : undefined;
+  const parsed = parseMpesaCallback(body, expected);
+  if (!parsed.ok) return null;
+  return applyCallback(context, orgId, link, parsed.callback);
+}
+
+async function applyCallback(
+  context: CommandContext,
+  orgId: string,
+  link: MpesaLink,
+  callback: MpesaCallback,
+) {
+  const services = context.services;
+  const metadata = { ...providerMetadata(context.requestId) };
+  const now = context.now;
+  if (link.purpose === 'balance') {
+    if (callback.kind === 'result' && callback.balance) await recordProviderBalance(context, orgId, callback);
+    return null;
+  }
+  const paymentId = link.paymentId;
+  if (paymentId === null) return null;
+  const state = await loadPayment(context, orgId, paymentId);
+  const intent = state.intent;
+  if (!intent) return null;
+  await decideOnPayment(
+    context,
+    orgId,
+    paymentId,
+    {
+      type: 'RecordCallback',
+      providerRef: link.ref,
+      body: { kind: callback.kind, ref: link.ref, outcome: callback.outcome },
+    },
+    metadata,
+  );
+  const outcome = callback.outcome;
+  if (outcome.status === 'pending') return null;
+
+  if (link.purpose === 'reversal' && link.reversalId !== null) {
+    if (outcome.status === 'succeeded') {
+      const ledger = await reverseTransfer(
+        services,
+        orgId,
+        { transferId: paymentId, reversalId: link.reversalId, amount: null, code: 'reversal' },
+        metadata,
+        now,
+      );
+      if (!ledger.ok && ledger.error.code !== 'ALREADY_REVERSED') {
+        services.log.error(
+          { orgId, paymentId, code: ledger.error.code },
+          'M-Pesa reversed a payment the ledger could not reverse',
+        );
+      }
+      return decideOnPayment(
+        context,
+        orgId,
+        paymentId,
+        {
+          type: 'RecordReversalResult',
+          reversalId: link.reversalId,
+          result: {
+            outcome: 'succeeded',
+            transferId: ledger.ok ? link.reversalId : null,
+            providerRef: callback.kind === 'result' ? (callback.transactionId ?? null) : null,
+          },
+        },
+        metadata,
+      );
+    }
+    return decideOnPayment(
+      context,
+      orgId,
+      paymentId,
+      {
+        type: 'RecordReversalResult',
+        reversalId: link.reversalId,
+        result: { outcome: 'failed', resultCode: outcome.resultCode, resultText: outcome.description },
+      },
+      metadata,
+    );
+  }
+
+  if (link.purpose === 'collection') {
+    if (outcome.status === 'succeeded') {
+      const receipt = callback.kind === 'stk' ? (callback.payment?.receiptNumber ?? link.ref) : link.ref;
+      return settleCollection(context, orgId, state, receipt, metadata);
+    }
+    return decideOnPayment(
+      context,
+      orgId,
+      paymentId,
+      {
+        type: 'Settle',
+        via: 'callback',
+        result: { outcome: 'failed', resultCode: outcome.resultCode, resultText: outcome.description },
+      },
+      metadata,
+    );
+  }
+
+  // A payout's own result, or a transaction-status answer about it.
+  let succeeded = outcome.status === 'succeeded';
+  let receipt =
+    callback.kind === 'result' ? (callback.transactionId ?? callback.payout?.receipt ?? link.ref) : link.ref;
+  if (link.purpose === 'payout_status' && callback.kind === 'result') {
+    const reported = callback.status?.transactionStatus?.toLowerCase();
+    // The status query itself succeeded; what matters is the payout's status inside it.
+    if (succeeded && reported !== 'completed') return null;
+    succeeded = succeeded && reported === 'completed';
+    receipt = callback.status?.receiptNumber ?? receipt;
+  }
+  return settlePayout(context, orgId, paymentId, succeeded, receipt, outcome, metadata);
+}
+
+async function settleCollection(
+  context: CommandContext,
+  orgId: string,
+  state: PaymentState,
+  receipt: string,
+  metadata: EventMetadata,
+) {
+  const intent = state.intent;
+  if (!intent || state.status === 'succeeded') return null;
+  const accounts = await accountsFor(context.services, orgId, metadata, context.now);
+  const posted = await postTransfer(
+    context.services,
+    orgId,
+    {
+      transferId: intent.paymentId,
+      debitAccount: accounts.float.address,
+      creditAccount: accounts.collections.address,
+      amount: intent.amount,
+      code: 'payment',
+      reference: intent.reference,
+      metadata: { payment_id: intent.paymentId, receipt },
+    },
+    metadata,
+    context.now,
+  );
+  if (!posted.ok) {
+    context.services.log.error(
+      { orgId, paymentId: intent.paymentId, code: posted.error.code },
+      'a collection could not be posted to the ledger',
+    );
+  }
+  return decideOnPayment(
+    context,
+    orgId,
+    intent.paymentId,
+    {
+      type: 'Settle',
+      via: 'callback',
+      result: { outcome: 'succeeded', receipt, transferId: posted.ok ? intent.paymentId : null },
+    },
+    metadata,
+  );
+}
+
+async function settlePayout(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  succeeded: boolean,
+  receipt: string,
+  outcome: MpesaCallback['outcome'],
+  metadata: EventMetadata,
+) {
+  const ledger = await settleReservation(
+    context.services,
+    orgId,
+    paymentId,
+    succeeded ? 'post' : 'void',
+    metadata,
+    context.now,
+  );
+  if (!ledger.ok) {
+    context.services.log.error(
+      { orgId, paymentId, code: ledger.error.code },
+      'a payout reservation could not be settled on the ledger',
+    );
+  }
+  return decideOnPayment(
+    context,
+    orgId,
+    paymentId,
+    {
+      type: 'Settle',
+      via: 'callback',
+      result: succeeded
+        ? { outcome: 'succeeded', receipt, transferId: ledger.ok ? paymentId : null }
+        : { outcome: 'failed', resultCode: outcome.resultCode, resultText: outcome.description },
+    },
+    metadata,
+  );
+}
+
+export function floatStream(orgId: string): string {
+  return streamName(orgId, 'mpesa_float', orgId);
+}
+
+async function recordProviderBalance(
+  context: CommandContext,
+  orgId: string,
+  callback: Extract<MpesaCallback, { kind: 'result' }>,
+) {
+  const services = context.services;
+  const accounts = (callback.balance?.accounts ?? []).map((account) => ({
+    name: account.name,
+    currency: account.currency,
+    available: formatAmount(account.availableMinor, KES_SCALE),
+  }));
+  const working =
+    callback.balance?.accounts.find((account) => /working/i.test(account.name)) ??
+    callback.balance?.accounts[0];
+  const ledgerBalance = await floatBalance(services, orgId);
+  const provider = working ? working.availableMinor : null;
+  const ledgerUnits = parseAmount(ledgerBalance.replace('-', ''), KES_SCALE);
+  const signedLedger = isAmountProblem(ledgerUnits)
+    ? 0n
+    : ledgerBalance.startsWith('-')
+      ? -ledgerUnits
+      : ledgerUnits;
+  await services.store.append(
+    floatStream(orgId),
+    [
+      {
+        type: 'MpesaBalanceReported',
+        data: {
+          accounts,
+          providerAvailable: provider === null ? null : formatAmount(provider, KES_SCALE),
+          ledgerBalance,
+          difference: provider === null ? null : formatAmount(provider - signedLedger, KES_SCALE),
+        },
+        metadata: providerMetadata(context.requestId),
+        occurredAt: services.clock(),
+      },
+    ],
+    'any',
+  );
+}
+
+/** The float account's posted balance (debits − credits) in the ledger, "0.00" before any movement. */
+export async function floatBalance(services: Services, orgId: string): Promise<string> {
+  const settings = await loadPaymentSettings(services, orgId);
+  const address = mappedAddress(settings.ledgerMapping.mpesaFloat, KES);
+  const state = await services.ledger.state(orgId);
+  const account = state.accounts.get(address);
+  if (!account) return formatAmount(0n, KES_SCALE);
+  const balances = account.balances;
+  return formatAmount(balances.debitsPosted - balances.creditsPosted, KES_SCALE);
+}
+
+/** Asks M-Pesa for the float; its answer arrives by callback and is recorded with the difference. */
+export async function requestProviderBalance(context: CommandContext, orgId: string): Promise<string> {
+  const services = context.services;
+  const credentials = await mpesaCredentials(services, orgId);
+  const answer = await services.payments.providers.mobileMoney.accountBalance(credentials, {
+    resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+    remarks: 'float reconciliation',
+  });
+  if (!answer.ok)
+    throw new LedgerlineError(
+      'PROVIDER_UNAVAILABLE',
+      `M-Pesa did not take the balance query: ${answer.failure.message}`,
+    );
+  const link: MpesaLink = {
+    ref: answer.value.originatorConversationId,
+    purpose: 'balance',
+    paymentId: null,
+    reversalId: null,
+  };
+  const early = await linkRef(services, orgId, link, eventMetadata(context));
+  for (const body of early) await applyCallbackBody(context, orgId, link, body);
+  return link.ref;
+}
+
+/** Reverses a succeeded collection at M-Pesa, at most once; the ledger follows the result. */
+export async function startReversal(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  reason: string,
+) {
+  const services = context.services;
+  const state = await loadPayment(context, orgId, paymentId);
+  if (!state.intent || !state.intent.kind.startsWith('mpesa_'))
+    throw new LedgerlineError('NOT_FOUND', 'No such M-Pesa payment.', { paymentId });
+  if (state.intent.kind !== 'mpesa_collection') {
+    throw new LedgerlineError(
+      'INVALID_STATE',
+      'Only a collection can be reversed; a payout is final once paid.',
+    );
+  }
+  const credentials = await mpesaCredentials(services, orgId);
+  const reversalId = services.newId('rev');
+  const requested = await decideOnPayment(context, orgId, paymentId, {
+    type: 'RequestReversal',
+    reversalId,
+    amount: null,
+    reason,
+    partialAllowed: false,
+  });
+  const answer = await services.payments.providers.mobileMoney.reversal(credentials, {
+    transactionId: state.receipt ?? '',
+    amount: shillingsOf(state.intent.amount).amount,
+    resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+    remarks: reason.slice(0, 100),
+  });
+  if (!answer.ok) {
+    if (answer.failure.kind === 'unavailable' && answer.failure.mayHaveHappened)
+      return { requested, reversalId };
+    const failed = await decideOnPayment(context, orgId, paymentId, {
+      type: 'RecordReversalResult',
+      reversalId,
+      result: { outcome: 'failed', ...failureText(answer.failure) },
+    });
+    return { requested: failed, reversalId };
+  }
+  const link: MpesaLink = {
+    ref: answer.value.originatorConversationId,
+    purpose: 'reversal',
+    paymentId,
+    reversalId,
+  };
+  const early = await linkRef(services, orgId, link, eventMetadata(context));
+  let last = requested;
+  for (const body of early) last = (await applyCallbackBody(context, orgId, link, body)) ?? last;
+  return { requested: last, reversalId };
+}
+
+/**
+ * Asks M-Pesa about a payment still waiting for its result: an STK query answers at once; a
+ * payout's transaction status answers by callback.
+ */
+export async function queryProvider(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+): Promise<boolean> {
+  const services = context.services;
+  const state = await loadPayment(context, orgId, paymentId);
+  const intent = state.intent;
+  if (!intent || (state.status !== 'pending' && state.status !== 'initiated')) return false;
+  const credentials = await mpesaCredentials(services, orgId);
+  if (intent.kind === 'mpesa_collection') {
+    if (state.providerRef === null) return false;
+    const answer = await services.payments.providers.mobileMoney.stkQuery(credentials, {
+      checkoutRequestId: state.providerRef,
+    });
+    if (!answer.ok || answer.value.status === 'pending') return false;
+    const outcome = answer.value.outcome;
+    await decideOnPayment(context, orgId, paymentId, {
+      type: 'RecordStatusQuery',
+      outcome: outcome.status,
+      resultCode: outcome.resultCode,
+      resultText: outcome.description,
+    });
+    if (outcome.status === 'pending') return false;
+    const metadata = eventMetadata(context);
+    if (outcome.status === 'succeeded') {
+      // An STK query names no receipt; the checkout id stands in until a callback brings one.
+      await settleCollection(
+        context,
+        orgId,
+        await loadPayment(context, orgId, paymentId),
+        state.providerRef,
+        metadata,
+      );
+    } else {
+      await decideOnPayment(context, orgId, paymentId, {
+        type: 'Settle',
+        via: 'query',
+        result: { outcome: 'failed', resultCode: outcome.resultCode, resultText: outcome.description },
+      });
+    }
+    return true;
+  }
+  if (intent.kind === 'mpesa_payout') {
+    const answer = await services.payments.providers.mobileMoney.transactionStatus(credentials, {
+      originatorConversationId: intent.paymentId,
+      resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+      remarks: 'payout status',
+    });
+    if (!answer.ok) return false;
+    const link: MpesaLink = {
+      ref: answer.value.originatorConversationId,
+      purpose: 'payout_status',
+      paymentId,
+      reversalId: null,
+    };
+    const early = await linkRef(services, orgId, link, eventMetadata(context));
+    for (const body of early) await applyCallbackBody(context, orgId, link, body);
+    return true;
+  }
+  return false;
+}
