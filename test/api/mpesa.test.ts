@@ -24,6 +24,32 @@ const BACKENDS: readonly { backend: Backend; run: boolean }[] = [
   { backend: 'postgres', run: serviceGate('M-Pesa end to end on PostgreSQL', pgProbe) },
 ];
 
+/** A read after a write, through consistentWith, retried while the read models catch up (bounded). */
+const CONSISTENCY_RETRIES = 20;
+
+async function readAfter(app: TestApp, token: string, path: string, position: string): Promise<TestResponse> {
+  const separator = path.includes('?') ? '&' : '?';
+  let response = await app.request(
+    'GET',
+    `${path}${separator}consistentWith=${encodeURIComponent(position)}`,
+    { token },
+  );
+  for (let attempt = 0; attempt < CONSISTENCY_RETRIES && response.status === 409; attempt += 1) {
+    response = await app.request('GET', `${path}${separator}consistentWith=${encodeURIComponent(position)}`, {
+      token,
+    });
+  }
+  return response;
+}
+
+async function positionOf(app: TestApp, token: string, paymentId: string): Promise<string> {
+  const response = await app.request('POST', `/v1/mpesa/payments/${paymentId}/status`, {
+    token,
+    body: { refresh: false },
+  });
+  return response.body.position as string;
+}
+
 function describeResponse(response: TestResponse): string {
   return `${response.status} ${JSON.stringify(response.body)}`;
 }
@@ -127,13 +153,7 @@ for (const { backend, run } of BACKENDS) {
         },
       });
       expect(created.status, describeResponse(created)).toBe(201);
-      await app.request(
-        'GET',
-        `/v1/organization?consistentWith=${encodeURIComponent(created.body.position as string)}`,
-        {
-          token: app.demoKey,
-        },
-      );
+      await readAfter(app, app.demoKey, '/v1/organization', created.body.position as string);
       const login = await app.request('POST', '/v1/auth/login', {
         body: { email, password: 'correct horse battery staple' },
       });
@@ -162,17 +182,11 @@ for (const { backend, run } of BACKENDS) {
         'PaymentSucceeded',
       ]);
       // The ledger read model follows (read-your-writes through the status answer's position).
-      const settled = await app.request(
-        'GET',
-        `/v1/ledger/transfers/${started.paymentId}?consistentWith=${encodeURIComponent(
-          (
-            await app.request('POST', `/v1/mpesa/payments/${started.paymentId}/status`, {
-              token,
-              body: { refresh: false },
-            })
-          ).body.position as string,
-        )}`,
-        { token },
+      const settled = await readAfter(
+        app,
+        token,
+        `/v1/ledger/transfers/${started.paymentId}`,
+        await positionOf(app, token, started.paymentId),
       );
       expect(settled.status, describeResponse(settled)).toBe(200);
       expect(settled.body).toMatchObject({
@@ -191,17 +205,11 @@ for (const { backend, run } of BACKENDS) {
       const before = await bookFloat(app, orgId);
       const started = await push(app, token, phone, '100');
       const failed = await until(app, token, started.paymentId, (payment) => payment.status === 'failed');
-      const row = await app.request(
-        'GET',
-        `/v1/mpesa/transactions?phone=${phone}&status=failed&consistentWith=${encodeURIComponent(
-          (
-            await app.request('POST', `/v1/mpesa/payments/${failed.paymentId}/status`, {
-              token,
-              body: { refresh: false },
-            })
-          ).body.position as string,
-        )}`,
-        { token },
+      const row = await readAfter(
+        app,
+        token,
+        `/v1/mpesa/transactions?phone=${phone}&status=failed`,
+        await positionOf(app, token, failed.paymentId),
       );
       expect(row.status, describeResponse(row)).toBe(200);
       const item = (row.body as { items: { paymentId: string; resultCode: string }[] }).items.find(
@@ -336,17 +344,11 @@ for (const { backend, run } of BACKENDS) {
       const from = new Date(Date.now() - 86_400_000).toISOString();
       const to = new Date(Date.now() + 86_400_000).toISOString();
       const last = await status(app, token, (await push(app, token, '0744000333', '50')).paymentId);
-      const report = await app.request(
-        'GET',
-        `/v1/mpesa/report?from=${from}&to=${to}&format=csv&consistentWith=${encodeURIComponent(
-          (
-            await app.request('POST', `/v1/mpesa/payments/${last.paymentId}/status`, {
-              token,
-              body: { refresh: false },
-            })
-          ).body.position as string,
-        )}`,
-        { token },
+      const report = await readAfter(
+        app,
+        token,
+        `/v1/mpesa/report?from=${from}&to=${to}&format=csv`,
+        await positionOf(app, token, last.paymentId),
       );
       expect(report.status, describeResponse(report)).toBe(200);
       const body = report.body as { totals: { paidOut: string; collected: string }; csv: string };

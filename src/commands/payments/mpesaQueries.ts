@@ -123,7 +123,7 @@ export const mpesaTransactionHistory = defineQuery({
         paymentId: row.payment_id,
         type: typeOf(row.kind),
         status: row.status,
-        amount: row.amount,
+        amount: centsText(toCents(row.amount)),
         currency: row.currency,
         phone: row.counterparty,
         reference: row.reference,
@@ -133,7 +133,7 @@ export const mpesaTransactionHistory = defineQuery({
         customerId: row.customer_id,
         batchId: row.batch_id,
         fraudScore: row.fraud_score,
-        reversedAmount: row.reversed_amount,
+        reversedAmount: centsText(toCents(row.reversed_amount)),
         createdAt: row.created_at.toISOString(),
         updatedAt: row.updated_at.toISOString(),
       }),
@@ -204,12 +204,12 @@ export const mpesaGenerateReport = defineQuery({
       type: typeOf(row.kind),
       status: row.status,
       count: Number(row.count),
-      total: row.total,
+      // numeric's text form keeps or drops trailing zeros by engine; the answer always has two decimals.
+      total: centsText(toCents(row.total)),
     }));
     const sum = (values: readonly string[]): string => {
       // Exact decimal addition in cents: amounts have at most two decimals.
-      const cents = values.reduce((acc, value) => acc + toCents(value), 0n);
-      return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+      return centsText(values.reduce((acc, value) => acc + toCents(value), 0n));
     };
     const byStatus: Record<string, { count: number; total: string }> = {};
     for (const status of new Set(lines.map((line) => line.status))) {
@@ -240,6 +240,10 @@ export const mpesaGenerateReport = defineQuery({
     };
   },
 });
+
+function centsText(cents: bigint): string {
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+}
 
 function toCents(value: string): bigint {
   const [whole = '0', fraction = ''] = value.split('.');
