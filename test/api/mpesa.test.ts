@@ -170,7 +170,8 @@ for (const { backend, run } of BACKENDS) {
     it('collects by STK push: pending, then the callback settles it and the ledger moves', async () => {
       const before = await bookFloat(app, orgId);
       const started = await push(app, token, '0712345678', '1500');
-      expect(started.status).toBe('pending');
+      // With no simulated delay the callback may already have settled it when the push answers.
+      expect(['pending', 'succeeded']).toContain(started.status);
       const paid = await until(app, token, started.paymentId, (payment) => payment.status === 'succeeded');
       expect(paid.receipt).toMatch(/^[A-Z0-9]{10}$/);
       expect(await bookFloat(app, orgId)).toBe(before + 150_000n);
