@@ -13,6 +13,7 @@ import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
+import { sampleCredentials } from '../support/providerCredentials.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
 import type { Provider } from '../../src/domain/vault/providers.js';
@@ -61,6 +62,13 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   // customers (payments:write to change, payments:read to read)
   create_customer: MOVE_MONEY,
   update_customer: MOVE_MONEY,
+  // M-Pesa: collecting and paying out is operating; reversing is the manager's; asking M-Pesa
+  // about a payment or the float writes its answer, so it is a command every operator may run.
+  mpesa_stk_push: MOVE_MONEY,
+  mpesa_bulk_payment: MOVE_MONEY,
+  mpesa_reverse_transaction: MANAGE_LEDGER,
+  mpesa_check_status: OPERATORS,
+  mpesa_check_balance: OPERATORS,
   // queries
   get_organization: ALL_ROLES,
   list_members: ALL_ROLES,
@@ -82,6 +90,8 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   revoke_provider_credentials: ['org_admin'],
   list_provider_credentials: ['org_admin'],
   get_provider_credentials: ['org_admin'],
+  mpesa_transaction_history: ALL_ROLES,
+  mpesa_generate_report: ALL_ROLES,
 };
 
 /** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
@@ -398,7 +408,59 @@ for (const { backend, run } of BACKENDS) {
         await adminSetsCredentials('stripe');
         return { params: { provider: 'stripe' } };
       },
+      mpesa_stk_push: () =>
+        Promise.resolve({
+          input: { phone: '0712345678', amount: '10', accountReference: 'ACCESS', description: 'Access' },
+        }),
+      mpesa_bulk_payment: () =>
+        Promise.resolve({
+          input: {
+            batchId: unique('batch'),
+            remarks: 'access',
+            payouts: [{ phone: '0712345678', amount: '10', reference: 'access' }],
+          },
+        }),
+      mpesa_reverse_transaction: async () => ({
+        params: { paymentId: await adminCollection(true) },
+        input: { reason: 'access matrix' },
+      }),
+      mpesa_check_status: async () => ({
+        params: { paymentId: await adminCollection(false) },
+        input: { refresh: false },
+      }),
+      mpesa_check_balance: () => Promise.resolve({ input: {} }),
+      mpesa_transaction_history: () => Promise.resolve({}),
+      mpesa_generate_report: () =>
+        Promise.resolve({
+          input: {
+            from: new Date(Date.now() - 86_400_000).toISOString(),
+            to: new Date(Date.now() + 86_400_000).toISOString(),
+          },
+        }),
     };
+
+    /** An M-Pesa collection the admin makes (paid, when asked: the simulator calls back at once); its id. */
+    async function adminCollection(paid: boolean): Promise<string> {
+      const response = await app.request('POST', '/v1/mpesa/stk-push', {
+        token: admin.token,
+        body: { phone: '0712345678', amount: '20', accountReference: 'ACCESS', description: 'Access' },
+      });
+      expect(response.status, describeResponse(response)).toBe(201);
+      const paymentId = (response.body as { paymentId: string }).paymentId;
+      for (let attempt = 0; paid && attempt < COLLECTION_POLLS_MAX; attempt += 1) {
+        const status = await app.request('POST', `/v1/mpesa/payments/${paymentId}/status`, {
+          token: admin.token,
+          body: { refresh: false },
+        });
+        if ((status.body as { status: string }).status === 'succeeded') return paymentId;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(paid, `collection ${paymentId} was paid`).toBe(false);
+      return paymentId;
+    }
+
+    /** How many times a fixture asks whether the simulator's callback has paid a collection. */
+    const COLLECTION_POLLS_MAX = 400;
 
     /** A customer the admin creates, read-your-writes settled; its id. */
     async function adminCustomer(): Promise<string> {
@@ -467,6 +529,11 @@ for (const { backend, run } of BACKENDS) {
         const session = await login(member.email);
         members.set(role, { token: session.accessToken, memberId: member.memberId, email: member.email });
       }
+      const credentials = await app.request('PUT', '/v1/provider-credentials', {
+        token: admin.token,
+        body: { provider: 'mpesa', credentials: sampleCredentials('mpesa') },
+      });
+      expect(credentials.status, describeResponse(credentials)).toBe(200);
       await openAccount(app, admin.token, FLOAT);
       const wallet = await openAccount(app, admin.token, WALLET, { type: 'liability' });
       await settle(wallet.position);
@@ -942,6 +1009,23 @@ for (const { backend, run } of BACKENDS) {
         rotate_provider_credentials: () =>
           Promise.resolve({ input: { provider: 'stripe', credentials: sampleCredentials('stripe') } }),
         revoke_provider_credentials: () => Promise.resolve({ params: { provider: 'stripe' } }),
+        mpesa_stk_push: () =>
+          Promise.resolve({
+            input: { phone: '0712345678', amount: '10', accountReference: 'LATE', description: 'Late' },
+          }),
+        mpesa_bulk_payment: () =>
+          Promise.resolve({
+            input: {
+              batchId: unique('late-batch'),
+              remarks: 'late',
+              payouts: [{ phone: '0712345678', amount: '10', reference: 'late' }],
+            },
+          }),
+        mpesa_reverse_transaction: () =>
+          Promise.resolve({ params: { paymentId: `pay_${'0'.repeat(26)}` }, input: { reason: 'late' } }),
+        mpesa_check_status: () =>
+          Promise.resolve({ params: { paymentId: `pay_${'0'.repeat(26)}` }, input: {} }),
+        mpesa_check_balance: () => Promise.resolve({ input: {} }),
       };
 
       const commands = ORGANIZATION_OPS.filter(
@@ -980,6 +1064,11 @@ for (const { backend, run } of BACKENDS) {
           ['get_customer', `/v1/customers/${suspendedCustomer}`],
           ['list_provider_credentials', '/v1/provider-credentials'],
           ['get_provider_credentials', '/v1/provider-credentials/stripe'],
+          ['mpesa_transaction_history', '/v1/mpesa/transactions'],
+          [
+            'mpesa_generate_report',
+            `/v1/mpesa/report?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`,
+          ],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')

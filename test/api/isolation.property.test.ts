@@ -954,6 +954,13 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
           ...ledgerPaths,
           ['list_provider_credentials', '/v1/provider-credentials?limit=200'],
           ['get_provider_credentials', '/v1/provider-credentials/stripe'],
+          ['list_customers', '/v1/customers?limit=200'],
+          ['get_customer', `/v1/customers/${missingId('cus')}`],
+          ['mpesa_transaction_history', '/v1/mpesa/transactions?limit=200'],
+          [
+            'mpesa_generate_report',
+            `/v1/mpesa/report?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`,
+          ],
         ];
         expect(new Set(paths.map(([name]) => name))).toEqual(new Set(QUERIES.map((query) => query.name)));
         /** The admin's answer to each ledger path: what every other credential must see too. */

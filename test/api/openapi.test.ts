@@ -4,6 +4,7 @@
  * pagination on every list, consistentWith on every query, and a request id on every answer
  * that error bodies repeat.
  */
+import { sampleCredentials } from '../support/providerCredentials.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
@@ -84,12 +85,17 @@ function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z]+)/g, '{$1}');
 }
 
-/** A list is any query whose answer holds an array at its top level: it can grow. */
+/**
+ * A list is any query whose answer holds an array at its top level that can grow: an array
+ * whose schema documents a maximum (a report's bounded lines) is a summary, not a list.
+ */
 function isList(query: AnyQuery): boolean {
   const schema = z.toJSONSchema(query.result, { io: 'output', unrepresentable: 'any' }) as {
-    properties?: Record<string, { type?: unknown }>;
+    properties?: Record<string, { type?: unknown; maxItems?: number }>;
   };
-  return Object.values(schema.properties ?? {}).some((property) => property.type === 'array');
+  return Object.values(schema.properties ?? {}).some(
+    (property) => property.type === 'array' && property.maxItems === undefined,
+  );
 }
 
 const LIST_QUERIES = QUERIES.filter(isList);
@@ -259,6 +265,11 @@ for (const { backend, run } of BACKENDS) {
     describe('cursor pagination', () => {
       let lastPosition = '0-0';
       beforeAll(async () => {
+        const credentials = await app.request('PUT', '/v1/provider-credentials', {
+          token: app.demoKey,
+          body: { provider: 'mpesa', credentials: sampleCredentials('mpesa') },
+        });
+        expect(credentials.status).toBe(200);
         for (let i = 0; i < 3; i += 1) {
           const member = await app.request('POST', '/v1/members', {
             token: app.demoKey,
@@ -281,6 +292,11 @@ for (const { backend, run } of BACKENDS) {
           });
           expect(org.status).toBe(201);
           lastPosition = org.body.position as string;
+          const collection = await app.request('POST', '/v1/mpesa/stk-push', {
+            token: app.demoKey,
+            body: { phone: `07123456${i}0`, amount: '10', accountReference: 'PAGE', description: 'Page' },
+          });
+          expect(collection.status).toBe(201);
           const customer = await app.request('POST', '/v1/customers', {
             token: app.demoKey,
             body: { name: `Page Customer ${i}` },

@@ -82,6 +82,8 @@ export async function startTestApp(backend: Backend, options: TestAppOptions = {
       LOG_LEVEL: options.logLevel ?? 'silent',
       LEDGERLINE_DATA_DIR: dataDir,
       LEDGERLINE_PASSWORD_COST: TEST_PASSWORD_COST,
+      // The M-Pesa simulator calls back at once: tests wait for states, never for clocks.
+      LEDGERLINE_SIMULATOR_DELAY_MS: '0',
       ...(backend === 'postgres'
         ? { DATABASE_URL: POSTGRES_URL, LEDGERLINE_DATABASE_SCHEMA: schema ?? '' }
         : {}),

@@ -172,7 +172,7 @@ export const mpesaGenerateReport = defineQuery({
     from: z.string(),
     to: z.string(),
     currency: z.string(),
-    lines: z.array(reportLine),
+    lines: z.array(reportLine).max(REPORT_ROWS_MAX),
     totals: z.object({
       collected: z.string(),
       paidOut: z.string(),
