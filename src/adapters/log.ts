@@ -19,6 +19,15 @@ export const REDACTED_PATHS = [
   '*.accessToken',
   '*.refreshToken',
   '*.secret',
+  // Provider credentials, should one ever reach a log object.
+  '*.consumerKey',
+  '*.consumerSecret',
+  '*.passkey',
+  '*.securityCredential',
+  '*.initiatorPassword',
+  '*.secretKey',
+  '*.webhookSigningSecret',
+  'req.headers["stripe-signature"]',
 ];
 
 /** Callback URLs carry the organization's secret token as their last segment. */

@@ -160,6 +160,24 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
     params: { customerId: `cus_${ID_TAIL}` },
     body: { name: 'Renamed', phone: null },
   }),
+  mpesa_stk_push: () => ({
+    params: {},
+    body: { phone: '0712345678', amount: '100', accountReference: 'INV-1', description: 'Invoice 1' },
+  }),
+  mpesa_bulk_payment: () => ({
+    params: {},
+    body: {
+      batchId: 'bad-input-batch',
+      remarks: 'Salaries',
+      payouts: [{ phone: '0712345678', amount: '100', reference: 'r1' }],
+    },
+  }),
+  mpesa_reverse_transaction: () => ({
+    params: { paymentId: `pay_${ID_TAIL}` },
+    body: { reason: 'duplicate' },
+  }),
+  mpesa_check_status: () => ({ params: { paymentId: `pay_${ID_TAIL}` }, body: { refresh: false } }),
+  mpesa_check_balance: () => ({ params: {}, body: { askProvider: false } }),
   ledger_void_pending: () => ({ params: { transferId: LEDGER.pending }, body: {} }),
   ledger_reverse_transfer: () => ({
     params: { transferId: LEDGER.posted },

@@ -8,6 +8,8 @@ import { KES } from './mpesaFlows.js';
 
 /** Report periods longer than this are refused: a report is a summary, not an export. */
 export const REPORT_DAYS_MAX = 366;
+/** A report without a period covers this many days up to now. */
+export const DEFAULT_PERIOD_DAYS = 30;
 /** Rows of a report (day × status × kind), at most. */
 const REPORT_ROWS_MAX = REPORT_DAYS_MAX * 7 * 2;
 
@@ -153,21 +155,24 @@ const reportLine = z.object({
 export const mpesaGenerateReport = defineQuery({
   name: 'mpesa_generate_report',
   title: 'M-Pesa report for a period',
-  description: `Totals of the organization’s M-Pesa collections and payouts for a period (at most ${REPORT_DAYS_MAX} days), by day (Nairobi time), type and status, with grand totals; as JSON, and also as CSV text with format=csv.`,
+  description: `Totals of the organization’s M-Pesa collections and payouts for a period (at most ${REPORT_DAYS_MAX} days; the last ${DEFAULT_PERIOD_DAYS} days when none is given), by day (Nairobi time), type and status, with grand totals; as JSON, and also as CSV text with format=csv.`,
   params: z
     .strictObject({
-      from: s.isoTime,
-      to: s.isoTime,
+      from: s.isoTime.optional(),
+      to: s.isoTime.optional(),
       format: z.enum(['json', 'csv']).default('json'),
     })
-    .refine((period) => Date.parse(period.to) > Date.parse(period.from), {
+    .refine((period) => periodOf(period, Date.now()).to > periodOf(period, Date.now()).from, {
       message: 'must be after from',
       path: ['to'],
     })
-    .refine((period) => Date.parse(period.to) - Date.parse(period.from) <= REPORT_DAYS_MAX * 86_400_000, {
-      message: `must be at most ${REPORT_DAYS_MAX} days after from`,
-      path: ['to'],
-    }),
+    .refine(
+      (period) => {
+        const { from, to } = periodOf(period, Date.now());
+        return to - from <= REPORT_DAYS_MAX * 86_400_000;
+      },
+      { message: `must be at most ${REPORT_DAYS_MAX} days after from`, path: ['to'] },
+    ),
   result: z.object({
     from: z.string(),
     to: z.string(),
@@ -185,6 +190,9 @@ export const mpesaGenerateReport = defineQuery({
   audience: 'organization',
   rest: { path: '/v1/mpesa/report' },
   async run(params, context) {
+    const period = periodOf(params, context.now.getTime());
+    const from = new Date(period.from).toISOString();
+    const to = new Date(period.to).toISOString();
     const { rows } = await context.services.db.query<{
       day: string;
       kind: string;
@@ -197,7 +205,7 @@ export const mpesaGenerateReport = defineQuery({
          FROM rm_payments
         WHERE org_id = $1 AND provider = 'mpesa' AND created_at >= $2 AND created_at < $3
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT $4`,
-      [context.principal.orgId, params.from, params.to, REPORT_ROWS_MAX],
+      [context.principal.orgId, from, to, REPORT_ROWS_MAX],
     );
     const lines = rows.map((row) => ({
       day: row.day,
@@ -231,8 +239,8 @@ export const mpesaGenerateReport = defineQuery({
           ].join('\n')
         : null;
     return {
-      from: params.from,
-      to: params.to,
+      from,
+      to,
       currency: KES,
       lines,
       totals: { collected: succeeded('collection'), paidOut: succeeded('payout'), byStatus },
@@ -240,6 +248,13 @@ export const mpesaGenerateReport = defineQuery({
     };
   },
 });
+
+/** The period asked for, in epoch ms: up to now, and DEFAULT_PERIOD_DAYS back, unless given. */
+function periodOf(period: { from?: string | undefined; to?: string | undefined }, nowMs: number) {
+  const to = period.to === undefined ? nowMs : Date.parse(period.to);
+  const from = period.from === undefined ? to - DEFAULT_PERIOD_DAYS * 86_400_000 : Date.parse(period.from);
+  return { from, to };
+}
 
 function centsText(cents: bigint): string {
   return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
