@@ -408,9 +408,15 @@ for (const { backend, run } of BACKENDS) {
         await adminSetsCredentials('stripe');
         return { params: { provider: 'stripe' } };
       },
+      // The simulator never calls back for this number: no callback lands in a later test's count.
       mpesa_stk_push: () =>
         Promise.resolve({
-          input: { phone: '0712345678', amount: '10', accountReference: 'ACCESS', description: 'Access' },
+          input: {
+            phone: NO_CALLBACK_PHONE,
+            amount: '10',
+            accountReference: 'ACCESS',
+            description: 'Access',
+          },
         }),
       mpesa_bulk_payment: () =>
         Promise.resolve({
@@ -443,7 +449,12 @@ for (const { backend, run } of BACKENDS) {
     async function adminCollection(paid: boolean): Promise<string> {
       const response = await app.request('POST', '/v1/mpesa/stk-push', {
         token: admin.token,
-        body: { phone: '0712345678', amount: '20', accountReference: 'ACCESS', description: 'Access' },
+        body: {
+          phone: paid ? '0712345678' : NO_CALLBACK_PHONE,
+          amount: '20',
+          accountReference: 'ACCESS',
+          description: 'Access',
+        },
       });
       expect(response.status, describeResponse(response)).toBe(201);
       const paymentId = (response.body as { paymentId: string }).paymentId;
@@ -459,6 +470,8 @@ for (const { backend, run } of BACKENDS) {
       return paymentId;
     }
 
+    /** The M-Pesa simulator's magic number whose callback never comes. */
+    const NO_CALLBACK_PHONE = '254700000404';
     /** How many times a fixture asks whether the simulator's callback has paid a collection. */
     const COLLECTION_POLLS_MAX = 400;
 

@@ -45,7 +45,7 @@ export const BULK_CONCURRENCY = 8;
 
 const amount = z
   .string()
-  .max(40)
+  .regex(/^[1-9]\d{0,8}(\.0{1,2})?$/, 'must be whole shillings as a decimal string, such as "1500"')
   .describe('Whole Kenyan shillings as a decimal string, such as "1500" (M-Pesa moves no cents).');
 const phone = z
   .string()
