@@ -443,4 +443,42 @@ describe.skipIf(!BACKENDS[1]!.run)('M-Pesa chaos on PostgreSQL', () => {
     expect((await app.server.runtime.services.ledger.state(otherOrg)).transfers.size).toBe(0);
     expect(await bookFloat(app, app.demoOrgId)).toBe(280_000n);
   });
+
+  it('another organization’s payment answers exactly as a missing one, to every M-Pesa command', async () => {
+    const started = await push(app, app.demoKey, '0711222555', '40');
+    await until(app, app.demoKey, started.paymentId, (payment) => payment.status === 'succeeded');
+    const email = 'admin@other-mpesa.test';
+    const created = await app.request('POST', '/v1/organizations', {
+      token: app.adminKey,
+      body: {
+        name: 'Other M-Pesa',
+        admin: { email, name: 'Admin', password: 'correct horse battery staple' },
+      },
+    });
+    expect(created.status, describeResponse(created)).toBe(201);
+    await readAfter(app, app.demoKey, '/v1/organization', created.body.position as string);
+    const login = await app.request('POST', '/v1/auth/login', {
+      body: { email, password: 'correct horse battery staple' },
+    });
+    expect(login.status, describeResponse(login)).toBe(200);
+    const other = (login.body as { accessToken: string }).accessToken;
+    const missing = `pay_${'0'.repeat(26)}`;
+    for (const [path, body] of [
+      ['status', { refresh: true }],
+      ['reverse', { reason: 'not mine' }],
+    ] as const) {
+      const foreign = await app.request('POST', `/v1/mpesa/payments/${started.paymentId}/${path}`, {
+        token: other,
+        body,
+      });
+      const absent = await app.request('POST', `/v1/mpesa/payments/${missing}/${path}`, {
+        token: other,
+        body,
+      });
+      expect(foreign.status, describeResponse(foreign)).toBe(404);
+      expect(foreign.body.error.code).toBe(absent.body.error.code);
+      expect(foreign.body.error.message).toBe(absent.body.error.message);
+    }
+    expect((await status(app, app.demoKey, started.paymentId)).reversals).toEqual([]);
+  });
 });
