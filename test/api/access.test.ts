@@ -13,7 +13,6 @@ import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
-import { sampleCredentials } from '../support/providerCredentials.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
 import type { Provider } from '../../src/domain/vault/providers.js';
@@ -83,6 +82,8 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   ledger_account_history: ALL_ROLES,
   list_customers: ALL_ROLES,
   get_customer: ALL_ROLES,
+  mpesa_transaction_history: ALL_ROLES,
+  mpesa_generate_report: ALL_ROLES,
   // provider credentials (SPEC §1: the org admin manages credentials; commands need
   // credentials:write). The inventory (status, fingerprints) is the org admin's too.
   set_provider_credentials: ['org_admin'],
@@ -90,8 +91,6 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   revoke_provider_credentials: ['org_admin'],
   list_provider_credentials: ['org_admin'],
   get_provider_credentials: ['org_admin'],
-  mpesa_transaction_history: ALL_ROLES,
-  mpesa_generate_report: ALL_ROLES,
 };
 
 /** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
@@ -393,39 +392,28 @@ for (const { backend, run } of BACKENDS) {
       }),
       list_customers: () => Promise.resolve({}),
       get_customer: async () => ({ params: { customerId: await adminCustomer() } }),
-      set_provider_credentials: () =>
-        Promise.resolve({ input: { provider: 'mpesa', credentials: sampleCredentials('mpesa') } }),
-      rotate_provider_credentials: async () => {
-        await adminSetsCredentials('plaid');
-        return { input: { provider: 'plaid', credentials: sampleCredentials('plaid') } };
-      },
-      revoke_provider_credentials: async () => {
-        await adminSetsCredentials('alpaca');
-        return { params: { provider: 'alpaca' } };
-      },
-      list_provider_credentials: () => Promise.resolve({}),
-      get_provider_credentials: async () => {
-        await adminSetsCredentials('stripe');
-        return { params: { provider: 'stripe' } };
-      },
       // The simulator never calls back for this number: no callback lands in a later test's count.
-      mpesa_stk_push: () =>
-        Promise.resolve({
+      mpesa_stk_push: async () => {
+        await adminSetsCredentials('mpesa');
+        return {
           input: {
             phone: NO_CALLBACK_PHONE,
             amount: '10',
             accountReference: 'ACCESS',
             description: 'Access',
           },
-        }),
-      mpesa_bulk_payment: () =>
-        Promise.resolve({
+        };
+      },
+      mpesa_bulk_payment: async () => {
+        await adminSetsCredentials('mpesa');
+        return {
           input: {
             batchId: unique('batch'),
             remarks: 'access',
             payouts: [{ phone: '0712345678', amount: '10', reference: 'access' }],
           },
-        }),
+        };
+      },
       mpesa_reverse_transaction: async () => ({
         params: { paymentId: await adminCollection(true) },
         input: { reason: 'access matrix' },
@@ -443,10 +431,35 @@ for (const { backend, run } of BACKENDS) {
             to: new Date(Date.now() + 86_400_000).toISOString(),
           },
         }),
+      // Setting works the first time or after a revocation; the M-Pesa fixtures set them again as needed.
+      set_provider_credentials: async () => {
+        await adminSetsCredentials('mpesa');
+        const revoked = await app.request('POST', '/v1/provider-credentials/mpesa/revoke', {
+          token: admin.token,
+          body: {},
+        });
+        expect(revoked.status, describeResponse(revoked)).toBe(200);
+        await settle((revoked.body as { position: string }).position);
+        return { input: { provider: 'mpesa', credentials: sampleCredentials('mpesa') } };
+      },
+      rotate_provider_credentials: async () => {
+        await adminSetsCredentials('plaid');
+        return { input: { provider: 'plaid', credentials: sampleCredentials('plaid') } };
+      },
+      revoke_provider_credentials: async () => {
+        await adminSetsCredentials('alpaca');
+        return { params: { provider: 'alpaca' } };
+      },
+      list_provider_credentials: () => Promise.resolve({}),
+      get_provider_credentials: async () => {
+        await adminSetsCredentials('stripe');
+        return { params: { provider: 'stripe' } };
+      },
     };
 
     /** An M-Pesa collection the admin makes (paid, when asked: the simulator calls back at once); its id. */
     async function adminCollection(paid: boolean): Promise<string> {
+      await adminSetsCredentials('mpesa');
       serial += 1;
       const response = await app.request('POST', '/v1/mpesa/stk-push', {
         token: admin.token,
@@ -546,11 +559,6 @@ for (const { backend, run } of BACKENDS) {
         const session = await login(member.email);
         members.set(role, { token: session.accessToken, memberId: member.memberId, email: member.email });
       }
-      const credentials = await app.request('PUT', '/v1/provider-credentials', {
-        token: admin.token,
-        body: { provider: 'mpesa', credentials: sampleCredentials('mpesa') },
-      });
-      expect(credentials.status, describeResponse(credentials)).toBe(200);
       await openAccount(app, admin.token, FLOAT);
       const wallet = await openAccount(app, admin.token, WALLET, { type: 'liability' });
       await settle(wallet.position);
@@ -1021,11 +1029,6 @@ for (const { backend, run } of BACKENDS) {
         create_customer: () => Promise.resolve({ input: { name: 'Late customer' } }),
         update_customer: () =>
           Promise.resolve({ params: { customerId: suspendedCustomer }, input: { name: 'Renamed late' } }),
-        set_provider_credentials: () =>
-          Promise.resolve({ input: { provider: 'plaid', credentials: sampleCredentials('plaid') } }),
-        rotate_provider_credentials: () =>
-          Promise.resolve({ input: { provider: 'stripe', credentials: sampleCredentials('stripe') } }),
-        revoke_provider_credentials: () => Promise.resolve({ params: { provider: 'stripe' } }),
         mpesa_stk_push: () =>
           Promise.resolve({
             input: { phone: '0712345678', amount: '10', accountReference: 'LATE', description: 'Late' },
@@ -1043,6 +1046,11 @@ for (const { backend, run } of BACKENDS) {
         mpesa_check_status: () =>
           Promise.resolve({ params: { paymentId: `pay_${'0'.repeat(26)}` }, input: {} }),
         mpesa_check_balance: () => Promise.resolve({ input: {} }),
+        set_provider_credentials: () =>
+          Promise.resolve({ input: { provider: 'plaid', credentials: sampleCredentials('plaid') } }),
+        rotate_provider_credentials: () =>
+          Promise.resolve({ input: { provider: 'stripe', credentials: sampleCredentials('stripe') } }),
+        revoke_provider_credentials: () => Promise.resolve({ params: { provider: 'stripe' } }),
       };
 
       const commands = ORGANIZATION_OPS.filter(
@@ -1079,13 +1087,13 @@ for (const { backend, run } of BACKENDS) {
           ['ledger_account_history', `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/history`],
           ['list_customers', '/v1/customers'],
           ['get_customer', `/v1/customers/${suspendedCustomer}`],
-          ['list_provider_credentials', '/v1/provider-credentials'],
-          ['get_provider_credentials', '/v1/provider-credentials/stripe'],
           ['mpesa_transaction_history', '/v1/mpesa/transactions'],
           [
             'mpesa_generate_report',
             `/v1/mpesa/report?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date(Date.now() + 86_400_000).toISOString()}`,
           ],
+          ['list_provider_credentials', '/v1/provider-credentials'],
+          ['get_provider_credentials', '/v1/provider-credentials/stripe'],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')

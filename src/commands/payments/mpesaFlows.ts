@@ -127,7 +127,7 @@ async function accountsFor(services: Services, orgId: string, metadata: EventMet
 }
 
 export async function mpesaCredentials(services: Services, orgId: string): Promise<MpesaCredentials> {
-  return (await services.vault.credentials(orgId, 'mpesa')) as MpesaCredentials;
+  return services.vault.credentials(orgId, 'mpesa');
 }
 
 export async function ensureCustomer(
