@@ -24,6 +24,11 @@ import {
   ledgerListAccounts,
   ledgerListTransfers,
 } from './ledger/queries.js';
+import { addPaymentMethod, initiatePayment, processRefund } from './payments/cardsCommands.js';
+import { reviewFlaggedTransaction, scanTransaction } from './payments/fraudCommands.js';
+import { generateFraudReport, getCustomerRisk, listFraudAlerts } from './payments/fraudQueries.js';
+import { getPayment, listPaymentMethods, listPayments } from './payments/paymentQueries.js';
+import { getPaymentSettings, updatePaymentSettings } from './payments/settings.js';
 import { generateApiKey, revokeApiKey, updateApiKeyPermissions } from './tenancy/apiKeyCommands.js';
 import { createMember, deactivateMember, updateUserProfile } from './tenancy/memberCommands.js';
 import {
@@ -74,6 +79,12 @@ export const COMMANDS: readonly AnyCommand[] = [
   ledgerReverseTransfer,
   auditGrantAccess,
   auditRevokeGrant,
+  updatePaymentSettings,
+  addPaymentMethod,
+  initiatePayment,
+  processRefund,
+  scanTransaction,
+  reviewFlaggedTransaction,
   setProviderCredentials,
   rotateProviderCredentials,
   revokeProviderCredentials,
@@ -97,6 +108,13 @@ export const QUERIES: readonly AnyQuery[] = [
   ledgerAccountHistory,
   listCustomers,
   getCustomer,
+  getPaymentSettings,
+  listPayments,
+  getPayment,
+  listPaymentMethods,
+  listFraudAlerts,
+  getCustomerRisk,
+  generateFraudReport,
   listProviderCredentials,
   getProviderCredentials,
 ];
