@@ -35,12 +35,11 @@ export const ERRORS = {
   URI_TOO_LONG: { status: 414, message: 'The request URL is too long.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
   QUOTA_EXCEEDED: { status: 402, message: 'The monthly command quota is used up.' },
-  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
-  PROVIDER_REFUSED: {
-    status: 422,
-    message: 'The payment provider refused the request (check the organization’s provider credentials).',
+  PROVIDER_UNAVAILABLE: {
+    status: 502,
+    message: 'The payment provider could not be reached or refused the request; nothing was sent.',
   },
-  PROVIDER_UNAVAILABLE: { status: 503, message: 'The payment provider did not answer; try again later.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
   CONCURRENCY_CONFLICT: { status: 409, message: 'The stream changed since it was read.' },
   DUPLICATE_EVENT_ID: { status: 409, message: 'An event with this id is already stored elsewhere.' },
   APPEND_TOO_LARGE: { status: 413, message: 'The append is larger than the event store accepts.' },

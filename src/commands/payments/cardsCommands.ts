@@ -45,10 +45,10 @@ export function providerError(failure: ProviderFailure, field: string): Ledgerli
     case 'rejected':
       return new ValidationError(field, failure.message);
     case 'declined':
-      return new LedgerlineError('PROVIDER_REFUSED', failure.message, { reason: failure.reason });
+      return new LedgerlineError('PROVIDER_UNAVAILABLE', failure.message, { reason: failure.reason });
     case 'unauthorized':
       return new LedgerlineError(
-        'PROVIDER_REFUSED',
+        'PROVIDER_UNAVAILABLE',
         'The processor refused the organization’s credentials.',
         {
           providerCode: failure.providerCode,
