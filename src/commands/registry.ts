@@ -3,6 +3,7 @@
  * resources, and the OpenAPI document are generated from these two lists.
  */
 import type { AnyCommand, AnyQuery } from './catalog.js';
+import { auditExport } from './audit/exportQuery.js';
 import { auditGrantAccess, auditRevokeGrant } from './audit/grantCommands.js';
 import { auditListAccessLog, auditListGrants } from './audit/grantQueries.js';
 import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/queries.js';
@@ -101,6 +102,7 @@ export const QUERIES: readonly AnyQuery[] = [
   auditListEvents,
   auditListGrants,
   auditListAccessLog,
+  auditExport,
   ledgerListAccounts,
   ledgerGetBalance,
   ledgerListTransfers,
