@@ -129,7 +129,7 @@ for (const backend of BACKENDS) {
             expect(result.ok).toBe(false);
           },
         ),
-        { numRuns: 300 },
+        { numRuns: 500 },
       );
     });
 
@@ -151,6 +151,11 @@ for (const backend of BACKENDS) {
         verifier,
       );
       expect(editedResult.problems).toContain('manifest: the signature does not verify');
+
+      // Guards a bug the flipped-byte property found: the last newline turned into a tab, which
+      // JSON.parse forgives as trailing whitespace.
+      const retabbed = await verifyExport([Buffer.from(`${file.slice(0, -1)}\t`)], verifier);
+      expect(retabbed.ok).toBe(false);
 
       // Re-signed by someone else's key: the verifier trusts only the platform's.
       const forger = await auditSigningKey({ auditSigningKey: null, dataDir: join(keyDir, 'forger') });

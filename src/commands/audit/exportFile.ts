@@ -185,8 +185,11 @@ async function* linesOf(chunks: ExportChunks): AsyncGenerator<Buffer> {
     if (pending.length > EXPORT_LINE_BYTES_MAX)
       throw new ValidationError('file', `has a line longer than ${EXPORT_LINE_BYTES_MAX} bytes`);
   }
-  if (pending.length > 0) yield pending;
+  // A last line without its newline is yielded with a marker byte the JSON can never hold.
+  if (pending.length > 0) yield Buffer.concat([pending, UNTERMINATED]);
 }
+
+const UNTERMINATED = Buffer.from([0x00]);
 
 function recordedOf(envelope: Envelope): RecordedEvent {
   const [commit = '0', prepare = '0'] = envelope.position.split('-');
@@ -304,6 +307,9 @@ export async function verifyExport(
     )
       throw new Error('no manifest');
     manifest = parsed.manifest as Record<string, unknown>;
+    // Exactly as written, newline-terminated: no byte of the manifest line may change either.
+    if (previous.toString('utf8') !== JSON.stringify({ manifest, signature: parsed.signature }))
+      problem(`line ${lineNumber}: the manifest line is not exactly as it was written`);
     if (manifest['keyId'] !== key.keyId)
       problem(`manifest: signed with key ${shown(manifest['keyId'])}, not the trusted key ${key.keyId}`);
     else if (!key.verify(canonicalJson(manifest), parsed.signature))
