@@ -32,6 +32,8 @@ export interface Config {
   readonly jwtSecret: string | null;
   /** The vault master key (base64 of 32 bytes); a generated key file in the data folder when unset. */
   readonly masterKey: string | null;
+  /** Signs audit exports: an Ed25519 private key (PKCS#8 PEM); a generated key file in the data folder when unset. */
+  readonly auditSigningKey: string | null;
   /** log2 of scrypt's N for new password hashes. */
   readonly passwordCostLog2: number;
   /** Run the projector in this process (the default) or leave it to `ledgerline project`. */
@@ -68,6 +70,7 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     logLevel: parseLogLevel(env['LOG_LEVEL']),
     jwtSecret: parseJwtSecret(env['LEDGERLINE_JWT_SECRET']),
     masterKey: parseMasterKey(env['LEDGERLINE_MASTER_KEY']),
+    auditSigningKey: nonEmpty(env['LEDGERLINE_AUDIT_SIGNING_KEY']),
     passwordCostLog2: parseCost(env['LEDGERLINE_PASSWORD_COST']),
     projector: parseProjector(env['LEDGERLINE_PROJECTOR']),
     providers: parseProviders(env['LEDGERLINE_PROVIDERS']),

@@ -10,6 +10,7 @@ import { PLANS, type Plan } from '../domain/tenancy/events.js';
 import { migrate } from '../adapters/db/migrate.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { rebuildProjections, selectProjections } from '../projections/rebuild.js';
+import { AUDIT_USAGE, runAudit } from './audit.js';
 import { createApiKey, createOrganizationWithAdmin, parseScopes } from './admin.js';
 import { shredOrganizationKey } from './vaultAdmin.js';
 import { print, say } from './output.js';
@@ -33,6 +34,7 @@ Commands:
   admin shred-org-key --org <orgId>
                                  Destroy the organization's data key (crypto-shredding): its stored
                                  provider credentials can never be decrypted again; events stay
+${AUDIT_USAGE}
   bench [appends|ledger]         Measure appends against baselines, and the ledger end to end
                                  (needs PostgreSQL; both parts by default)
   help                           Show this text
@@ -73,6 +75,17 @@ async function main(argv: readonly string[]): Promise<number> {
       'admin-name': { type: 'string' },
       org: { type: 'string' },
       scopes: { type: 'string' },
+      stream: { type: 'string' },
+      projection: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      out: { type: 'string' },
+      grant: { type: 'string' },
+      'public-key': { type: 'string' },
+      'auditor-org': { type: 'string' },
+      expires: { type: 'string' },
+      reason: { type: 'string' },
+      as: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,6 +150,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'admin':
       return admin(sub, values, config);
+    case 'audit':
+      return runAudit(sub, arg, values, config);
     case 'bench': {
       const { runBench } = await import('../bench/main.js');
       if (sub !== undefined && sub !== 'appends' && sub !== 'ledger')

@@ -34,6 +34,7 @@ import { callbackUrls } from '../commands/payments/paymentServices.js';
 import { vaultMasterKey } from '../adapters/crypto/vaultMasterKey.js';
 import { DataKeyStore } from '../adapters/crypto/vaultKeys.js';
 import { ProviderVault } from '../commands/vault/providerVault.js';
+import { auditSigningKey } from '../adapters/crypto/auditSigningKey.js';
 
 export interface Runtime {
   readonly db: Database;
@@ -164,6 +165,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       payments: { providers, callbacks: callbackUrls(secret, config.publicUrl) },
       ...(config.limits === 'on' ? { limits } : {}),
       vault,
+      auditSigning: await auditSigningKey(config),
     };
     projector?.start();
     publisher?.start();

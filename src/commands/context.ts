@@ -1,3 +1,4 @@
+import type { AuditSigningKey } from '../adapters/crypto/auditSigningKey.js';
 import type { Database } from '../adapters/db/database.js';
 import type { EventMetadata, EventStore, Position } from '../adapters/eventstore/port.js';
 import type { PasswordHasher } from '../adapters/crypto/passwords.js';
@@ -38,6 +39,8 @@ export interface Services {
   readonly limits?: RateLimiter;
   /** Provider credentials: sealing for commands, decrypted (and cached) for provider adapters. */
   readonly vault: ProviderVault;
+  /** Signs audit exports (see auditSigningKey.ts). */
+  readonly auditSigning: AuditSigningKey;
 }
 
 export interface CommandContext {

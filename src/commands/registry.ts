@@ -3,6 +3,7 @@
  * resources, and the OpenAPI document are generated from these two lists.
  */
 import type { AnyCommand, AnyQuery } from './catalog.js';
+import { auditExport } from './audit/exportQuery.js';
 import { auditGrantAccess, auditRevokeGrant } from './audit/grantCommands.js';
 import { auditListAccessLog, auditListGrants } from './audit/grantQueries.js';
 import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/queries.js';
@@ -32,6 +33,11 @@ import {
   ledgerListAccounts,
   ledgerListTransfers,
 } from './ledger/queries.js';
+import { addPaymentMethod, initiatePayment, processRefund } from './payments/cardsCommands.js';
+import { reviewFlaggedTransaction, scanTransaction } from './payments/fraudCommands.js';
+import { generateFraudReport, getCustomerRisk, listFraudAlerts } from './payments/fraudQueries.js';
+import { getPayment, listPaymentMethods, listPayments } from './payments/paymentQueries.js';
+import { getPaymentSettings, updatePaymentSettings } from './payments/settings.js';
 import { generateApiKey, revokeApiKey, updateApiKeyPermissions } from './tenancy/apiKeyCommands.js';
 import { createMember, deactivateMember, updateUserProfile } from './tenancy/memberCommands.js';
 import {
@@ -87,6 +93,12 @@ export const COMMANDS: readonly AnyCommand[] = [
   ledgerReverseTransfer,
   auditGrantAccess,
   auditRevokeGrant,
+  updatePaymentSettings,
+  addPaymentMethod,
+  initiatePayment,
+  processRefund,
+  scanTransaction,
+  reviewFlaggedTransaction,
   setProviderCredentials,
   rotateProviderCredentials,
   revokeProviderCredentials,
@@ -103,6 +115,7 @@ export const QUERIES: readonly AnyQuery[] = [
   auditListEvents,
   auditListGrants,
   auditListAccessLog,
+  auditExport,
   ledgerListAccounts,
   ledgerGetBalance,
   ledgerListTransfers,
@@ -110,6 +123,13 @@ export const QUERIES: readonly AnyQuery[] = [
   ledgerAccountHistory,
   listCustomers,
   getCustomer,
+  getPaymentSettings,
+  listPayments,
+  getPayment,
+  listPaymentMethods,
+  listFraudAlerts,
+  getCustomerRisk,
+  generateFraudReport,
   listProviderCredentials,
   getProviderCredentials,
   mpesaTransactionHistory,

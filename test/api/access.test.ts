@@ -68,6 +68,21 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   mpesa_reverse_transaction: MANAGE_LEDGER,
   mpesa_check_status: OPERATORS,
   mpesa_check_balance: OPERATORS,
+  // payments and fraud (SPEC §1: a user operates payments; a manager reverses and reviews fraud;
+  // the org admin owns settings; every role reads, fraud scores included — a scan writes nothing)
+  update_payment_settings: ['org_admin'],
+  add_payment_method: MOVE_MONEY,
+  initiate_payment: MOVE_MONEY,
+  process_refund: MANAGE_LEDGER,
+  scan_transaction: ALL_ROLES,
+  review_flagged_transaction: MANAGE_LEDGER,
+  get_payment_settings: ALL_ROLES,
+  list_payments: ALL_ROLES,
+  get_payment: ALL_ROLES,
+  list_payment_methods: ALL_ROLES,
+  list_fraud_alerts: ALL_ROLES,
+  get_customer_risk: ALL_ROLES,
+  generate_fraud_report: ALL_ROLES,
   // queries
   get_organization: ALL_ROLES,
   list_members: ALL_ROLES,
@@ -455,6 +470,38 @@ for (const { backend, run } of BACKENDS) {
         await adminSetsCredentials('stripe');
         return { params: { provider: 'stripe' } };
       },
+      update_payment_settings: () => Promise.resolve({ input: { fraudPolicy: QUIET_HOURS } }),
+      get_payment_settings: () => Promise.resolve({}),
+      add_payment_method: async () => ({
+        params: { customerId: await adminCustomer() },
+        input: { token: 'tok_visa' },
+      }),
+      initiate_payment: async () => ({
+        input: { customerId: await adminCustomerWithCard(), amount: '5.00', currency: 'USD' },
+        verify: (response) => {
+          expect((response.body as { status: string }).status, describeResponse(response)).toBe('succeeded');
+        },
+      }),
+      process_refund: async () => ({
+        params: { paymentId: (await adminPayment('5.00')).paymentId },
+        input: { amount: '1.00' },
+      }),
+      scan_transaction: () =>
+        Promise.resolve({
+          input: { kind: 'card_payment', amount: '1.00', currency: 'USD', counterparty: 'pm_scan' },
+        }),
+      review_flagged_transaction: async () => ({
+        input: { alertId: (await adminPayment(HELD_AMOUNT)).alertId, decision: 'reject', notes: 'No' },
+      }),
+      list_payments: () => Promise.resolve({}),
+      get_payment: async () => ({ params: { paymentId: (await adminPayment('2.00')).paymentId } }),
+      list_payment_methods: async () => ({ params: { customerId: await adminCustomerWithCard() } }),
+      list_fraud_alerts: () => Promise.resolve({}),
+      get_customer_risk: async () => ({ params: { customerId: await adminCustomer() } }),
+      generate_fraud_report: () =>
+        Promise.resolve({
+          input: { from: '2020-01-01T00:00:00Z', to: '2020-12-31T00:00:00Z', format: 'csv' },
+        }),
     };
 
     /** An M-Pesa collection the admin makes (paid, when asked: the simulator calls back at once); its id. */
@@ -491,6 +538,34 @@ for (const { backend, run } of BACKENDS) {
     const NO_CALLBACK_PHONE = '254700000404';
     /** How many times a fixture asks whether the simulator's callback has paid a collection. */
     const COLLECTION_POLLS_MAX = 400;
+    /** No rule fires for the hour of day: scores do not depend on when the suite runs. */
+    const QUIET_HOURS = { unusualHoursStart: 0, unusualHoursEnd: 0 };
+    /** A first payment this large with a card scores 30: held under the matrix's policy. */
+    const HELD_AMOUNT = '60000.00';
+
+    /** A customer of the admin's with a saved card (the simulator's good one); its id. */
+    async function adminCustomerWithCard(): Promise<string> {
+      const customerId = await adminCustomer();
+      const method = await app.request('POST', `/v1/customers/${customerId}/payment-methods`, {
+        token: admin.token,
+        body: { token: 'tok_visa' },
+      });
+      expect(method.status, describeResponse(method)).toBe(201);
+      await settle((method.body as Written).position);
+      return customerId;
+    }
+
+    /** A card payment the admin takes (succeeded, or held when large), settled; its ids. */
+    async function adminPayment(amount: string): Promise<{ paymentId: string; alertId: string | null }> {
+      const response = await app.request('POST', '/v1/payments', {
+        token: admin.token,
+        body: { customerId: await adminCustomerWithCard(), amount, currency: 'USD' },
+      });
+      expect(response.status, describeResponse(response)).toBe(201);
+      const body = response.body as { paymentId: string; alertId: string | null; position: string };
+      await settle(body.position);
+      return body;
+    }
 
     /** A customer the admin creates, read-your-writes settled; its id. */
     async function adminCustomer(): Promise<string> {
@@ -562,6 +637,12 @@ for (const { backend, run } of BACKENDS) {
       await openAccount(app, admin.token, FLOAT);
       const wallet = await openAccount(app, admin.token, WALLET, { type: 'liability' });
       await settle(wallet.position);
+      await adminSetsCredentials('stripe');
+      const policy = await app.request('PATCH', '/v1/payments/settings', {
+        token: admin.token,
+        body: { fraudPolicy: { ...QUIET_HOURS, reviewScore: 30, blockScore: 90 } },
+      });
+      expect(policy.status, describeResponse(policy)).toBe(200);
     });
 
     afterAll(async () => {
@@ -913,6 +994,7 @@ for (const { backend, run } of BACKENDS) {
       let suspended: { orgId: string; token: string; memberId: string; email: string };
       let keyToken: string;
       let suspendedCustomer: string;
+      let suspendedPayment: string;
 
       beforeAll(async () => {
         suspended = await createOrganization('Soon Suspended');
@@ -925,6 +1007,8 @@ for (const { backend, run } of BACKENDS) {
           'payments:read',
           'payments:write',
           'credentials:write',
+          'fraud:read',
+          'fraud:review',
         ]);
         keyToken = key.apiKey;
         const customer = await app.request('POST', '/v1/customers', {
@@ -933,6 +1017,24 @@ for (const { backend, run } of BACKENDS) {
         });
         expect(customer.status, describeResponse(customer)).toBe(201);
         suspendedCustomer = (customer.body as { customerId: string }).customerId;
+        await settle((customer.body as Written).position);
+        // Stripe credentials: read back after the suspension, and charged before it.
+        const credentials = await app.request('PUT', '/v1/provider-credentials', {
+          token: suspended.token,
+          body: { provider: 'stripe', credentials: sampleCredentials('stripe') },
+        });
+        expect(credentials.status, describeResponse(credentials)).toBe(200);
+        const card = await app.request('POST', `/v1/customers/${suspendedCustomer}/payment-methods`, {
+          token: suspended.token,
+          body: { token: 'tok_visa' },
+        });
+        expect(card.status, describeResponse(card)).toBe(201);
+        const payment = await app.request('POST', '/v1/payments', {
+          token: suspended.token,
+          body: { customerId: suspendedCustomer, amount: '3.00', currency: 'USD' },
+        });
+        expect(payment.status, describeResponse(payment)).toBe(201);
+        suspendedPayment = (payment.body as { paymentId: string }).paymentId;
         // Its books before the suspension, to be read after it.
         await openAccount(app, suspended.token, SUSPENDED_FLOAT);
         await openAccount(app, suspended.token, SUSPENDED_WALLET, { type: 'liability' });
@@ -952,11 +1054,6 @@ for (const { backend, run } of BACKENDS) {
             pending: { timeoutSeconds: 3600 },
           },
         ]);
-        const credentials = await app.request('PUT', '/v1/provider-credentials', {
-          token: suspended.token,
-          body: { provider: 'stripe', credentials: sampleCredentials('stripe') },
-        });
-        expect(credentials.status, describeResponse(credentials)).toBe(200);
         const done = await app.request('POST', `/v1/organizations/${suspended.orgId}/suspend`, {
           token: app.adminKey,
           body: { reason: 'unpaid invoices' },
@@ -1051,6 +1148,18 @@ for (const { backend, run } of BACKENDS) {
         rotate_provider_credentials: () =>
           Promise.resolve({ input: { provider: 'stripe', credentials: sampleCredentials('stripe') } }),
         revoke_provider_credentials: () => Promise.resolve({ params: { provider: 'stripe' } }),
+        update_payment_settings: () => Promise.resolve({ input: { fraudPolicy: { reviewScore: 40 } } }),
+        add_payment_method: () =>
+          Promise.resolve({ params: { customerId: suspendedCustomer }, input: { token: 'tok_visa' } }),
+        initiate_payment: () =>
+          Promise.resolve({ input: { customerId: suspendedCustomer, amount: '1.00', currency: 'USD' } }),
+        process_refund: () => Promise.resolve({ params: { paymentId: suspendedPayment }, input: {} }),
+        scan_transaction: () =>
+          Promise.resolve({
+            input: { kind: 'card_payment', amount: '1.00', currency: 'USD', counterparty: 'pm_late' },
+          }),
+        review_flagged_transaction: () =>
+          Promise.resolve({ input: { paymentId: suspendedPayment, decision: 'approve', notes: 'Late' } }),
       };
 
       const commands = ORGANIZATION_OPS.filter(
@@ -1094,6 +1203,13 @@ for (const { backend, run } of BACKENDS) {
           ],
           ['list_provider_credentials', '/v1/provider-credentials'],
           ['get_provider_credentials', '/v1/provider-credentials/stripe'],
+          ['get_payment_settings', '/v1/payments/settings'],
+          ['list_payments', '/v1/payments'],
+          ['get_payment', `/v1/payments/${suspendedPayment}`],
+          ['list_payment_methods', `/v1/customers/${suspendedCustomer}/payment-methods`],
+          ['list_fraud_alerts', '/v1/fraud/alerts'],
+          ['get_customer_risk', `/v1/customers/${suspendedCustomer}/risk`],
+          ['generate_fraud_report', '/v1/fraud/report?from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z'],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')

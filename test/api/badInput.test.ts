@@ -43,6 +43,9 @@ const ID_PREFIX: Record<string, string> = {
   memberId: 'usr_',
   keyId: 'key_',
   customerId: 'cus_',
+  paymentId: 'pay_',
+  alertId: 'fra_',
+  paymentMethodId: 'pm_',
 };
 
 /**
@@ -178,6 +181,46 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
   }),
   mpesa_check_status: () => ({ params: { paymentId: `pay_${ID_TAIL}` }, body: { refresh: false } }),
   mpesa_check_balance: () => ({ params: {}, body: { askProvider: false } }),
+  update_payment_settings: () => ({
+    params: {},
+    body: {
+      fraudPolicy: { reviewScore: 40, blockScore: 85, newCounterpartyAmount: '50000', unusualHoursStart: 1 },
+      ledgerMapping: { cardSettlement: 'assets:cards:settlement:{currency}' },
+    },
+  }),
+  add_payment_method: () => ({
+    params: { customerId: `cus_${ID_TAIL}` },
+    body: { token: 'tok_visa', setDefault: true },
+  }),
+  initiate_payment: () => ({
+    params: {},
+    body: {
+      customerId: `cus_${ID_TAIL}`,
+      paymentMethodId: `pm_${ID_TAIL}`,
+      amount: '10.00',
+      currency: 'USD',
+      description: 'Order 1',
+      reference: 'order-1',
+    },
+  }),
+  process_refund: () => ({
+    params: { paymentId: `pay_${ID_TAIL}` },
+    body: { amount: '1.00', reason: 'returned' },
+  }),
+  scan_transaction: () => ({
+    params: {},
+    body: {
+      kind: 'card_payment',
+      amount: '10.00',
+      currency: 'USD',
+      counterparty: `pm_${ID_TAIL}`,
+      customerId: `cus_${ID_TAIL}`,
+    },
+  }),
+  review_flagged_transaction: () => ({
+    params: {},
+    body: { alertId: `fra_${ID_TAIL}`, decision: 'approve', notes: 'Known buyer' },
+  }),
   ledger_void_pending: () => ({ params: { transferId: LEDGER.pending }, body: {} }),
   ledger_reverse_transfer: () => ({
     params: { transferId: LEDGER.posted },
@@ -776,6 +819,7 @@ const QUERY_PATH_PARAMS = (context: Context): Record<string, string> => ({
   transferId: LEDGER.posted,
   customerId: `cus_${ID_TAIL}`,
   provider: 'stripe',
+  paymentId: `pay_${ID_TAIL}`,
 });
 
 /** An account no organization has: a bad parameter is a 400 whether or not the account exists. */

@@ -42,17 +42,8 @@ for (const { backend, run } of BACKENDS) {
     let app: TestApp;
     let serial = 0;
 
-    /** A customer of the demo organization, for the queries that name one. */
-    let customerId = '';
-
     beforeAll(async () => {
       app = await startTestApp(backend);
-      const customer = await app.request('POST', '/v1/customers', {
-        token: app.demoKey,
-        body: { name: 'Reader' },
-      });
-      expect(customer.status).toBe(201);
-      customerId = (customer.body as { customerId: string }).customerId;
     });
 
     /** Query strings some queries need to be valid at all. */
@@ -97,14 +88,19 @@ for (const { backend, run } of BACKENDS) {
         address: 'assets:none:yet',
         transferId: 'no-transfer-yet',
       },
+      payments: { customerId: string; paymentId: string } = {
+        customerId: `cus_${'0'.repeat(26)}`,
+        paymentId: `pay_${'0'.repeat(26)}`,
+      },
     ): string {
       const params: Record<string, string> = {
         memberId,
+        customerId: payments.customerId,
+        paymentId: payments.paymentId,
         stream: `${app.demoOrgId}.organization-${app.demoOrgId}`,
         address: addressSegment(ledger.address),
         transferId: encodeURIComponent(ledger.transferId),
         provider: 'stripe',
-        customerId,
       };
       const path = query.rest.path.replace(/:([A-Za-z]+)/g, (_all, name: string) => {
         const value = params[name];
@@ -240,20 +236,65 @@ for (const { backend, run } of BACKENDS) {
       ]);
       expect(moved.position).not.toBeNull();
       const ledger = { address, transferId };
+      // The payment queries name a customer and its card payment, written last.
+      const payments = await cardPayment();
       for (const [what, position] of [
         ['the member', created['position'] as string],
         ['the transfer', moved.position ?? ''],
       ] as const) {
         for (const query of QUERIES) {
           // A ledger query names the transfer, written after the member: it waits for that.
-          const waitFor = query.name.startsWith('ledger_') ? (moved.position ?? '') : position;
+          const waitFor = query.name.startsWith('ledger_')
+            ? (moved.position ?? '')
+            : payments.names(query.name)
+              ? payments.position
+              : position;
           const answer = await get(
-            queryPath(query, created['memberId'] as string, ledger),
+            queryPath(query, created['memberId'] as string, ledger, payments),
             tokenFor(query),
             waitFor,
           );
           expect(answer.status, `${query.name} after ${what}: ${JSON.stringify(answer.body)}`).toBe(200);
         }
+      }
+    });
+
+    /** A customer with a card, charged once (stripe credentials set first); ids and position. */
+    async function cardPayment(): Promise<{
+      customerId: string;
+      paymentId: string;
+      position: string;
+      names: (query: string) => boolean;
+    }> {
+      const customer = await command('POST', '/v1/customers', { name: unique('Payer') });
+      const customerId = customer['customerId'] as string;
+      await command('POST', `/v1/customers/${customerId}/payment-methods`, { token: 'tok_visa' });
+      const paid = await command('POST', '/v1/payments', { customerId, amount: '4.20', currency: 'USD' });
+      return {
+        customerId,
+        paymentId: paid['paymentId'] as string,
+        position: paid['position'] as string,
+        names: (query) => /payment|customer|fraud/.test(query),
+      };
+    }
+
+    it('a card payment is visible to the next read that names its position', async () => {
+      const credentials = await app.request('PUT', '/v1/provider-credentials', {
+        token: app.demoKey,
+        body: { provider: 'stripe', credentials: sampleCredentials('stripe') },
+      });
+      // Set here, or already by the test before.
+      expect([200, 409], JSON.stringify(credentials.body)).toContain(credentials.status);
+      for (let round = 0; round < 3; round += 1) {
+        const { customerId, paymentId, position } = await cardPayment();
+        const listed = await get(`/v1/payments?customerId=${customerId}`, app.demoKey, position);
+        expect(itemsOf<{ paymentId: string; status: string }>(listed)).toEqual([
+          expect.objectContaining({ paymentId, status: 'succeeded' }),
+        ]);
+        const methods = await get(`/v1/customers/${customerId}/payment-methods`, app.demoKey, position);
+        expect(itemsOf(methods)).toHaveLength(1);
+        const risk = await get(`/v1/customers/${customerId}/risk`, app.demoKey, position);
+        expect(risk.body).toMatchObject({ payments: 1, blocked: 0 });
       }
     });
 

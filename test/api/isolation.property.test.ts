@@ -40,6 +40,8 @@ interface Org {
   readonly members: Member[];
   readonly keys: Key[];
   readonly ledger: LedgerModel;
+  /** A customer with a saved card and a payment held for fraud review. */
+  readonly payments: { customerId: string; paymentId: string; alertId: string };
 }
 
 /** An organization's ledger as its own commands made it: what every read of it must show. */
@@ -385,13 +387,70 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
         app.request('POST', '/v1/auth/login', { body: { email, password: PASSWORD } }),
         200,
       );
+      const adminToken = session['accessToken'] as string;
+      const payments = await heldPayment(adminToken);
+      own(orgId, payments.customerId, payments.methodId, payments.paymentId, payments.alertId);
       return {
         orgId,
-        adminToken: session['accessToken'] as string,
+        adminToken,
         admin,
         members: [],
         keys: [],
         ledger: { accounts: new Map(), transfers: new Map() },
+        payments,
+      };
+    }
+
+    /** A customer, a card and a card payment the organization's fraud policy holds; their ids. */
+    async function heldPayment(
+      token: string,
+    ): Promise<{ customerId: string; methodId: string; paymentId: string; alertId: string }> {
+      await expectOk(
+        app.request('PUT', '/v1/provider-credentials', {
+          token,
+          body: {
+            provider: 'stripe',
+            credentials: { secretKey: 'sk_test_isolation0001', webhookSigningSecret: 'whsec_isolation0001' },
+          },
+        }),
+        200,
+      );
+      await expectOk(
+        app.request('PATCH', '/v1/payments/settings', {
+          token,
+          body: {
+            fraudPolicy: { reviewScore: 30, blockScore: 90, unusualHoursStart: 0, unusualHoursEnd: 0 },
+          },
+        }),
+        200,
+      );
+      const customer = await expectOk(
+        app.request('POST', '/v1/customers', { token, body: { name: 'Isolated payer' } }),
+        201,
+      );
+      const customerId = customer['customerId'] as string;
+      const method = await expectOk(
+        app.request('POST', `/v1/customers/${customerId}/payment-methods`, {
+          token,
+          body: { token: 'tok_visa' },
+        }),
+        201,
+      );
+      // A first payment this large scores 30: held, so the organization has an alert too.
+      const paid = await expectOk(
+        app.request('POST', '/v1/payments', {
+          token,
+          body: { customerId, amount: '60000.00', currency: 'USD' },
+        }),
+        201,
+      );
+      expect(paid['status']).toBe('held');
+      await settle(paid['position'] as string);
+      return {
+        customerId,
+        methodId: method['methodId'] as string,
+        paymentId: paid['paymentId'] as string,
+        alertId: paid['alertId'] as string,
       };
     }
 
@@ -952,6 +1011,15 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
           ['audit_read_stream', `/v1/audit/streams/${org.orgId}.organization-${org.orgId}?limit=500`],
           ...org.members.map((m): [string, string] => ['get_member', `/v1/members/${m.memberId}`]),
           ...ledgerPaths,
+          ['list_customers', '/v1/customers?limit=200'],
+          ['get_customer', `/v1/customers/${org.payments.customerId}`],
+          ['get_payment_settings', '/v1/payments/settings'],
+          ['list_payments', '/v1/payments?limit=200'],
+          ['get_payment', `/v1/payments/${org.payments.paymentId}`],
+          ['list_payment_methods', `/v1/customers/${org.payments.customerId}/payment-methods`],
+          ['list_fraud_alerts', '/v1/fraud/alerts?limit=200'],
+          ['get_customer_risk', `/v1/customers/${org.payments.customerId}/risk`],
+          ['generate_fraud_report', '/v1/fraud/report'],
           ['list_provider_credentials', '/v1/provider-credentials?limit=200'],
           ['get_provider_credentials', '/v1/provider-credentials/stripe'],
           ['list_customers', '/v1/customers?limit=200'],
@@ -995,6 +1063,7 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
             }
           }
           for (const other of others) await probeForeignLedgerReads(org, other, credential);
+          for (const other of others) await probeForeignPaymentReads(other, credential);
           for (const other of others) {
             for (const m of [other.admin, ...other.members]) {
               const foreign = await app.request('GET', `/v1/members/${m.memberId}`, { token: credential });
@@ -1076,6 +1145,46 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
           `another organization’s ${foreignId} answers as a missing one`,
         ).toEqual(withoutId(absent, absentId));
       }
+    }
+
+    /** Another organization's customer, payment and alert answer as missing ones, modulo the id. */
+    async function probeForeignPaymentReads(other: Org, credential: string): Promise<void> {
+      const { customerId, paymentId, alertId } = other.payments;
+      const missingCustomer = missingId('cus');
+      const missingPayment = missingId('pay');
+      const pairs: [string, string, string, string][] = [
+        [`/v1/payments/${paymentId}`, paymentId, `/v1/payments/${missingPayment}`, missingPayment],
+        [`/v1/customers/${customerId}`, customerId, `/v1/customers/${missingCustomer}`, missingCustomer],
+        [
+          `/v1/customers/${customerId}/payment-methods`,
+          customerId,
+          `/v1/customers/${missingCustomer}/payment-methods`,
+          missingCustomer,
+        ],
+        [
+          `/v1/customers/${customerId}/risk`,
+          customerId,
+          `/v1/customers/${missingCustomer}/risk`,
+          missingCustomer,
+        ],
+      ];
+      for (const [foreignPath, foreignId, absentPath, absentId] of pairs) {
+        const foreign = await app.request('GET', foreignPath, { token: credential });
+        const absent = await app.request('GET', absentPath, { token: credential });
+        expect(foreign.status, describeResponse(foreign)).toBeGreaterThanOrEqual(400);
+        expect(
+          withoutId(foreign, foreignId),
+          `another organization’s ${foreignId} answers as a missing one`,
+        ).toEqual(withoutId(absent, absentId));
+      }
+      const filtered = await app.request('GET', `/v1/payments?customerId=${customerId}`, {
+        token: credential,
+      });
+      if (filtered.status === 200) expect((filtered.body as { items: unknown[] }).items).toEqual([]);
+      const alerts = await app.request('GET', `/v1/fraud/alerts?customerId=${customerId}`, {
+        token: credential,
+      });
+      if (alerts.status === 200) expect(JSON.stringify(alerts.body)).not.toContain(alertId);
     }
 
     /** The admin's ledger answers are exactly the organization's own ledger, as its model has it. */

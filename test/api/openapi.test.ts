@@ -102,9 +102,13 @@ const LIST_QUERIES = QUERIES.filter(isList);
 /** The ledger account the pages read (balance, history) and the ones beside it. */
 const PAGE_ACCOUNTS = ['assets:page:a', 'assets:page:b', 'assets:page:c'] as const;
 
+/** The demo organization's customer with three saved cards and three held payments. */
+let pageCustomer = '';
+
 /** A path for a query, naming real objects of the demo organization. */
 function pathParamsFor(demoOrgId: string): Record<string, string> {
   return {
+    customerId: pageCustomer,
     stream: `${demoOrgId}.organization-${demoOrgId}`,
     address: addressSegment(PAGE_ACCOUNTS[0]),
     transferId: 'page-0',
@@ -388,6 +392,35 @@ for (const { backend, run } of BACKENDS) {
           expect(read.status).toBe(200);
         }
         lastPosition = (await grantTo()).position;
+        // Payments: three cards of one customer, each charged for an amount the matrix policy
+        // holds (a first payment this large scores 30), so three payments and three alerts.
+        const policy = await app.request('PATCH', '/v1/payments/settings', {
+          token: app.demoKey,
+          body: {
+            fraudPolicy: { reviewScore: 30, blockScore: 90, unusualHoursStart: 0, unusualHoursEnd: 0 },
+          },
+        });
+        expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+        const payer = await app.request('POST', '/v1/customers', {
+          token: app.demoKey,
+          body: { name: 'Page Payer' },
+        });
+        expect(payer.status).toBe(201);
+        pageCustomer = payer.body.customerId as string;
+        for (let i = 0; i < 3; i += 1) {
+          const card = await app.request('POST', `/v1/customers/${pageCustomer}/payment-methods`, {
+            token: app.demoKey,
+            body: { token: 'tok_visa', setDefault: true },
+          });
+          expect(card.status, JSON.stringify(card.body)).toBe(201);
+          const paid = await app.request('POST', '/v1/payments', {
+            token: app.demoKey,
+            body: { customerId: pageCustomer, amount: '60000.00', currency: 'USD' },
+          });
+          expect(paid.status, JSON.stringify(paid.body)).toBe(201);
+          expect(paid.body.status).toBe('held');
+          lastPosition = paid.body.position as string;
+        }
       });
 
       it.each(LIST_QUERIES.map((query) => ({ name: query.name, query })))(

@@ -7,7 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type Backend, type TestApp } from '../support/app.js';
-import { apiKey, createOrg, grant, memberToken, type TestOrg } from '../support/auditOrgs.js';
+import {
+  apiKey,
+  bootstrapProjected,
+  createOrg,
+  grant,
+  memberToken,
+  type TestOrg,
+} from '../support/auditOrgs.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const probe = await probePostgres();
@@ -30,6 +37,7 @@ for (const { backend, run } of BACKENDS) {
 
     beforeAll(async () => {
       app = await startTestApp(backend);
+      await bootstrapProjected(app);
       owner = await createOrg(app, 'owner');
       auditorOrg = await createOrg(app, 'auditfirm');
       third = await createOrg(app, 'third');

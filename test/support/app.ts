@@ -18,6 +18,8 @@ export interface TestApp {
   readonly backend: Backend;
   readonly url: string;
   readonly server: RunningServer;
+  /** Where the server keeps its files (PGlite, key files). */
+  readonly dataDir: string;
   /** The PostgreSQL schema it keeps its tables in (null on PGlite). */
   readonly schema: string | null;
   /** The platform super admin's API key. */
@@ -103,6 +105,7 @@ export async function startTestApp(backend: Backend, options: TestAppOptions = {
     backend,
     url,
     server,
+    dataDir,
     schema,
     adminKey: platform.apiKey,
     demoOrgId: demo.orgId,

@@ -88,3 +88,16 @@ export async function grant(
   expect(answer.status, JSON.stringify(answer.body)).toBe(201);
   return answer.body.grantId as string;
 }
+
+/**
+ * A fresh server's bootstrap keys work once projected; under load that takes longer than a
+ * request waits for them. Polls (bounded) until the platform admin's key is accepted.
+ */
+export async function bootstrapProjected(app: TestApp): Promise<void> {
+  for (let attempt = 0; attempt < CATCH_UP_ATTEMPTS_MAX; attempt += 1) {
+    const answer = await app.request('GET', '/v1/organizations', { token: app.adminKey });
+    if (answer.status === 200) return;
+    expect(answer.status, JSON.stringify(answer.body)).toBe(401);
+  }
+  throw new Error('the bootstrap keys were never projected');
+}
