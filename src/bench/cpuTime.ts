@@ -26,14 +26,14 @@ export async function processCpuMs(pid: number | undefined): Promise<number | nu
 }
 
 /**
- * CPU of each PostgreSQL backend connected to this database but the asking one, in ms by
- * process id, or null when the server is not on this machine. Background processes (WAL
- * writer, checkpointer) and parallel workers are not counted, nor a backend that exits
- * before the second reading.
+ * CPU of each PostgreSQL backend connected to this database (the asking one too: it may be
+ * the one that did the work), in ms by process id, or null when the server is not on this
+ * machine. Background processes (WAL writer, checkpointer) and parallel workers are not
+ * counted, nor a backend that exits before the second reading.
  */
 export async function backendsCpuMs(db: Database): Promise<Map<number, number> | null> {
   const { rows } = await db.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
   );
   const byPid = new Map<number, number>();
   for (const { pid } of rows) {
