@@ -92,7 +92,7 @@ function printLedgerBench(result: LedgerBenchResult): void {
     `replay (rebuild of the ledger read models): ${result.replay.events.toLocaleString('en')} events in ${fixed(result.replay.seconds, 1)} s = ${fixed(result.replay.eventsPerSecond)} events/s (goal ≥ 100,000/s)`,
   );
   print(
-    '\nCPU per transfer, by process (µs; unlike the rates above, not slowed by whatever else the machine runs):',
+    '\nCPU per transfer, by process (µs; far less distorted than the rates above by whatever else the machine runs):',
   );
   // The ceiling the CPU figures imply for this machine, were nothing else running on it.
   const cores = availableParallelism();
