@@ -9,6 +9,9 @@ import { auditListAccessLog, auditListGrants } from './audit/grantQueries.js';
 import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/queries.js';
 import { createCustomer, updateCustomer } from './customers/commands.js';
 import { getCustomer, listCustomers } from './customers/queries.js';
+import { approveRequest, rejectRequest } from './approvals/commands.js';
+import { getApproval, listApprovals } from './approvals/queries.js';
+import { getMemberPermissions } from './tenancy/permissionsQuery.js';
 import {
   ledgerChangeLimit,
   ledgerCloseAccount,
@@ -89,6 +92,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   setProviderCredentials,
   rotateProviderCredentials,
   revokeProviderCredentials,
+  approveRequest,
+  rejectRequest,
 ];
 
 export const QUERIES: readonly AnyQuery[] = [
@@ -119,4 +124,7 @@ export const QUERIES: readonly AnyQuery[] = [
   generateFraudReport,
   listProviderCredentials,
   getProviderCredentials,
+  getMemberPermissions,
+  getApproval,
+  listApprovals,
 ];

@@ -56,6 +56,7 @@ export const auditReadStream = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/audit/streams/:stream' },
+  mcp: { tool: true, resource: { uri: 'audit://streams/{stream}', name: 'Audit stream' } },
   async run(params, context) {
     const target = await resolveAuditTarget(
       context.services,
