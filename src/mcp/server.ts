@@ -393,7 +393,7 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
     const wantsMore = (): boolean => pending.again;
     const run = async (): Promise<void> => {
       // Commits that arrive while a recheck runs ask for one more; the flag is set from outside.
-      for (let more = true; more; ) {
+      for (let more = true; more;) {
         pending.again = false;
         await recheck();
         more = wantsMore();

@@ -32,7 +32,7 @@ export const approveRequest = defineCommand({
   title: 'Approve what an agent asked for',
   description:
     'Approves a pending approval: the command the agent sent over MCP then runs, as the agent would have run it, caused by this approval, and its answer comes back here. Managers and above, logged in; never over MCP. Approving an expired request is refused.',
-  input: z.strictObject({ approvalId, note: s.reason.optional() }),
+  input: z.strictObject({ approvalId, note: z.string().min(1).max(s.REASON_LENGTH_MAX).optional() }),
   output: z.object({ approvalId: z.string(), status: z.string(), result: z.record(z.string(), z.unknown()) }),
   scope: null,
   minRole: 'manager',

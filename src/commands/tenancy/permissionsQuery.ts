@@ -18,8 +18,10 @@ export const getMemberPermissions = defineQuery({
     memberId: z.string(),
     role: z.string(),
     status: z.string(),
-    scopes: z.array(z.string()),
-    apiKeys: z.array(z.object({ keyId: z.string(), name: z.string(), scopes: z.array(z.string()) })),
+    grants: z.object({
+      scopes: z.array(z.string()),
+      apiKeys: z.array(z.object({ keyId: z.string(), name: z.string(), scopes: z.array(z.string()) })),
+    }),
   }),
   scope: null,
   minRole: 'any',
@@ -58,8 +60,10 @@ export const getMemberPermissions = defineQuery({
       memberId: params.memberId,
       role: row.role,
       status: row.status,
-      scopes: [...ROLE_SCOPES[row.role]],
-      apiKeys: keys.map((key) => ({ keyId: key.key_id, name: key.name, scopes: key.scopes })),
+      grants: {
+        scopes: [...ROLE_SCOPES[row.role]],
+        apiKeys: keys.map((key) => ({ keyId: key.key_id, name: key.name, scopes: key.scopes })),
+      },
     };
   },
 });
