@@ -36,9 +36,17 @@ export function allowed(definition: AnyCommand | AnyQuery, principal: Principal)
   }
 }
 
+/**
+ * A read-only credential (only `:read` scopes) is offered nothing that changes anything: not the
+ * commands that need no scope (settings, profiles), and not logging in either, whose access token
+ * would carry a member's full rights rather than the key's.
+ */
+function readOnly(principal: Principal): boolean {
+  return principal.scopes.every((scope) => scope.endsWith(':read'));
+}
+
 export function toolAllowed(tool: ToolSpec, principal: Principal): boolean {
-  return allowed(
-    tool.definition.kind === 'command' ? tool.definition.command : tool.definition.query,
-    principal,
-  );
+  const definition = tool.definition;
+  if (definition.kind === 'command') return !readOnly(principal) && allowed(definition.command, principal);
+  return allowed(definition.query, principal);
 }
