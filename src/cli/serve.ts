@@ -11,6 +11,7 @@ import { startApprovalSweeper } from '../commands/approvals/sweeper.js';
 import { buildMcpCatalog } from '../mcp/catalog.js';
 import { MCP_PATH, registerMcpRoutes } from '../mcp/http.js';
 import { originPolicy } from '../mcp/originGuard.js';
+import { busChanges } from '../mcp/changes.js';
 
 /** Time allowed for in-flight requests to finish on shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -67,6 +68,7 @@ export async function startServer(
                 services,
                 catalog: buildMcpCatalog(COMMANDS, QUERIES),
                 origins: originPolicy(config.host, config.mcpAllowedOrigins, config.mcpAllowedHosts),
+                changes: busChanges(runtime.bus),
               });
             },
           ]

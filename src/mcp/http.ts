@@ -20,6 +20,7 @@ import { isLedgerlineError, LedgerlineError } from '../domain/errors.js';
 import type { McpCatalog } from './catalog.js';
 import { refuseOrigin, type OriginPolicy } from './originGuard.js';
 import { SessionEventStore } from './resumableEvents.js';
+import type { ChangeSource } from './changes.js';
 import { createMcpSession, type Extra, type McpSession } from './server.js';
 
 /** Open sessions per process (both transports); the idle ones go first when it is full. */
@@ -42,6 +43,8 @@ export interface McpHttpOptions {
   readonly services: Services;
   readonly catalog: McpCatalog;
   readonly origins: OriginPolicy;
+  /** Where resource subscriptions hear of changes (the event bus); the projector when absent. */
+  readonly changes?: ChangeSource;
 }
 
 type AuthenticatedRequest = IncomingMessage & { auth?: AuthInfo };
@@ -74,7 +77,13 @@ export function registerMcpRoutes(app: FastifyInstance, options: McpHttpOptions)
   };
 
   const newSession = (clientAddress: string): McpSession =>
-    createMcpSession({ services, catalog, principalOf: principalFromExtra, clientAddress });
+    createMcpSession({
+      services,
+      catalog,
+      principalOf: principalFromExtra,
+      clientAddress,
+      ...(options.changes ? { changes: options.changes } : {}),
+    });
 
   /** Origin and Host, then the credential: null when the reply has been sent already. */
   const admit = async (request: FastifyRequest, reply: FastifyReply): Promise<Principal | null> => {

@@ -26,14 +26,13 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Channel, RecordedEvent } from '../adapters/eventstore/port.js';
+import type { Channel } from '../adapters/eventstore/port.js';
 import { approvalGate } from '../commands/approvals/gate.js';
 import type { AnyQuery } from '../commands/catalog.js';
 import type { ProgressReporter, Services } from '../commands/context.js';
 import { CONSISTENCY_WAIT_MAX_MS, executeCommand, runQuery } from '../commands/pipeline.js';
 import type { Principal } from '../commands/principal.js';
 import { parseInput } from '../commands/validation.js';
-import { parseStreamName } from '../domain/streamName.js';
 import { LedgerlineError, ValidationError } from '../domain/errors.js';
 import { parsePosition } from '../adapters/eventstore/position.js';
 import { allowed, toolAllowed, type McpCatalog } from './catalog.js';
@@ -42,6 +41,7 @@ import { getPrompt, listPrompts } from './prompts.js';
 import { expandTemplate, matchResource, type ResourceTemplateSpec } from './resourceTemplates.js';
 import { SessionState, SUBSCRIPTIONS_PER_SESSION_MAX } from './session.js';
 import { idempotencyKeyArgument, splitArguments } from './toolSpecs.js';
+import { committedChanges, type ChangeSource } from './changes.js';
 
 export const SERVER_NAME = 'ledgerline';
 export const SERVER_VERSION = '0.1.0';
@@ -59,6 +59,8 @@ export interface McpSessionOptions {
   readonly principalOf: (extra: Extra) => Promise<Principal>;
   /** For rate limits and logs. */
   readonly clientAddress: string;
+  /** Where subscriptions hear of changes; this process's projector when absent. */
+  readonly changes?: ChangeSource;
 }
 
 export interface McpSession {
@@ -105,7 +107,7 @@ function progressOf(extra: Extra): { report: ProgressReporter; last(): number } 
 
 function cancelled(signal: AbortSignal): void {
   if (signal.aborted)
-    throw new LedgerlineError('VALIDATION_FAILED', 'The call was cancelled before anything was written.');
+    throw new LedgerlineError('CANCELLED', 'The call was cancelled before anything was written.');
 }
 
 interface ListCursor {
@@ -377,15 +379,10 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
     }
     return categories;
   };
-  const onCommitted = (events: readonly RecordedEvent[]): void => {
-    if (watchedOrg === null || state.subscriptions.size === 0) return;
+  const onChange = (changed: readonly string[]): void => {
+    if (state.subscriptions.size === 0) return;
     const categories = watchedCategories();
-    const touched = events.some((event) => {
-      if (event.orgId !== watchedOrg) return false;
-      const category = parseStreamName(event.streamName)?.category;
-      return category !== undefined && categories.has(category);
-    });
-    if (!touched) return;
+    if (!changed.some((category) => categories.has(category))) return;
     if (pending.running) {
       pending.again = true;
       return;
@@ -407,7 +404,8 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
         pending.running = null;
       });
   };
-  const stopWatching = services.committed?.subscribe(onCommitted) ?? null;
+  const changes = options.changes ?? (services.committed ? committedChanges(services.committed) : null);
+  let stopWatching: (() => void) | null = null;
 
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     const principal = await principalFor(extra, newRequestId());
@@ -427,8 +425,12 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
       );
     }
     state.subscriptions.set(uri, JSON.stringify(current));
-    watchedOrg = principal.orgId;
     subscriber = principal;
+    // One organization per session (its credential's): start listening with the first subscription.
+    if (watchedOrg === null) {
+      watchedOrg = principal.orgId;
+      stopWatching = changes?.(principal.orgId, onChange) ?? null;
+    }
     return {};
   });
 

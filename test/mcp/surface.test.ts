@@ -380,6 +380,19 @@ describe('MCP surface', () => {
     });
   });
 
+  it('reports progress while it verifies the organization’s hash chains', async () => {
+    const progress: number[] = [];
+    called.add('audit_verify_stream');
+    const result = await agent.client.callTool({ name: 'audit_verify_stream', arguments: {} }, undefined, {
+      onprogress: (update) => {
+        progress.push(update.progress);
+      },
+    });
+    expect(structured(result)).toMatchObject({ ok: true, brokenLink: null });
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+  });
+
   it('calls every tool the catalogs define at least once (any tool added later with no arguments)', async () => {
     const platform = await connectInMemory(app, app.adminKey);
     try {
@@ -409,6 +422,13 @@ describe('MCP surface', () => {
           (await agent.client.listTools()).tools.map((tool) => tool.name).sort(),
         );
         const id = `http-${label.replace(/\W+/g, '-')}`;
+        // Subscriptions over HTTP hear of changes through the event bus.
+        const wallet = 'ledger://accounts/customers:cus_1:wallet/balance';
+        const updates: string[] = [];
+        remote.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+          updates.push(notification.params.uri);
+        });
+        await remote.client.subscribeResource({ uri: wallet });
         const made = await remote.client.callTool({
           name: 'ledger_create_transfers',
           arguments: {
@@ -423,6 +443,7 @@ describe('MCP surface', () => {
           },
         });
         expect(structured(made).created).toBe(1);
+        await until(() => (updates.includes(wallet) ? true : undefined), `a resources/updated over ${label}`);
         const transfer = await remote.client.readResource({ uri: `ledger://transfers/${id}` });
         expect(JSON.parse((transfer.contents[0] as { text: string }).text).amount).toBe('2.00');
         const failed = await remote.client.callTool({
