@@ -84,6 +84,7 @@ describe('MCP access', () => {
       for (const tool of tools) expect(tool.annotations?.readOnlyHint, tool.name).toBe(true);
       expect(tools.map((tool) => tool.name).sort()).toEqual([
         'audit_read_stream',
+        'audit_verify_stream',
         'get_approval',
         'ledger_get_balance',
       ]);
