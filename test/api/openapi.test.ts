@@ -320,8 +320,8 @@ for (const { backend, run } of BACKENDS) {
           lastPosition = single.position ?? lastPosition;
         }
         // Three approvals: agents' transfers over MCP that the policy holds back.
-        const policy = await setApprovalPolicy(app, app.demoKey, { thresholds: { KES: '100.00' } });
-        await app.request('GET', `/v1/organization?consistentWith=${policy}`, { token: app.demoKey });
+        const approvalPolicy = await setApprovalPolicy(app, app.demoKey, { thresholds: { KES: '100.00' } });
+        await app.request('GET', `/v1/organization?consistentWith=${approvalPolicy}`, { token: app.demoKey });
         for (const i of [0, 1, 2]) {
           await pendingApprovalOverMcp(app, app.demoKey, {
             transferId: `page-held-${i}`,

@@ -46,7 +46,9 @@ describe('tools/list golden file', () => {
       }
       expect(tool.annotations.readOnlyHint, tool.name).toBe(false);
       if (definition.command.movesMoney) expect(tool.annotations.destructiveHint, tool.name).toBe(true);
-      expect(tool.annotations.openWorldHint, tool.name).toBe(definition.command.callsProvider ?? false);
+      expect(tool.annotations.openWorldHint, tool.name).toBe(
+        definition.command.callsProvider ?? definition.command.annotations.openWorldHint ?? false,
+      );
       if (definition.command.audience !== 'public') {
         expect(tool.annotations.idempotentHint, tool.name).toBe(true);
         expect(tool.inputSchema['properties'], tool.name).toHaveProperty('idempotency_key');
