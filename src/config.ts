@@ -48,7 +48,16 @@ export interface Config {
   readonly simulatorDelayMs: number | null;
   /** Faults the M-Pesa simulator injects (for chaos tests and demos). */
   readonly simulatorFaults: { readonly callbackBeforeAnswer: boolean; readonly callbackCopies: number };
+  /** What `serve` serves: REST and MCP (hybrid), or one of them. */
+  readonly mode: ServeMode;
+  /** Browser origins allowed to reach /mcp and /sse besides loopback ones. */
+  readonly mcpAllowedOrigins: readonly string[];
+  /** Host header values allowed for /mcp and /sse (loopback names always are). */
+  readonly mcpAllowedHosts: readonly string[];
 }
+
+export const SERVE_MODES = ['hybrid', 'rest', 'mcp'] as const;
+export type ServeMode = (typeof SERVE_MODES)[number];
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -78,6 +87,9 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     limits: parseLimits(env['LEDGERLINE_LIMITS']),
     simulatorDelayMs: parseDelay(env['LEDGERLINE_SIMULATOR_DELAY_MS']),
     simulatorFaults: parseFaults(env['LEDGERLINE_SIMULATOR_FAULTS']),
+    mode: parseMode(env['LEDGERLINE_MODE']),
+    mcpAllowedOrigins: list(env['LEDGERLINE_MCP_ALLOWED_ORIGINS']),
+    mcpAllowedHosts: list(env['LEDGERLINE_MCP_ALLOWED_HOSTS']).map((host) => host.toLowerCase()),
     ...overrides,
   };
   return config;
@@ -215,6 +227,21 @@ function parseLimits(value: string | undefined): 'on' | 'off' {
   const text = nonEmpty(value) ?? 'on';
   if (text !== 'on' && text !== 'off') throw new ValidationError('LEDGERLINE_LIMITS', 'must be on or off');
   return text;
+}
+
+export function parseMode(value: string | undefined, name = 'LEDGERLINE_MODE'): ServeMode {
+  const text = nonEmpty(value) ?? 'hybrid';
+  const mode = SERVE_MODES.find((known) => known === text);
+  if (!mode) throw new ValidationError(name, `must be one of ${SERVE_MODES.join(', ')}`);
+  return mode;
+}
+
+/** A comma-separated list; empty entries dropped. */
+function list(value: string | undefined): string[] {
+  return (nonEmpty(value) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function parseLogLevel(value: string | undefined): LogLevel {

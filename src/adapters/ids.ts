@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
  */
 export function uuidv7(nowMs: number = Date.now()): string {
   const bytes = randomSlice();
-  let ms = BigInt(nowMs);
+  // 48 bits of milliseconds, big-endian; a double holds them exactly (no bigint needed).
+  let ms = Math.trunc(nowMs);
   for (let i = 5; i >= 0; i -= 1) {
-    bytes[i] = Number(ms & 0xffn);
-    ms >>= 8n;
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
   }
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;

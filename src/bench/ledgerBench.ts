@@ -14,6 +14,7 @@ import { SqlEventStore } from '../adapters/eventstore/postgres/sqlEventStore.js'
 import type { Position } from '../adapters/eventstore/port.js';
 import { ledgerProjection } from '../projections/ledger/ledgerProjection.js';
 import { rebuildProjections } from '../projections/rebuild.js';
+import { backendsCpuMs, backendsSpent, cpuSplit, type CpuSplit } from './cpuTime.js';
 import { BenchHttpClient } from './httpClient.js';
 import { measure, type Measurement } from './measure.js';
 
@@ -42,7 +43,15 @@ export interface LedgerBenchResult {
     readonly p99Ms: number;
     readonly maxMs: number;
   };
-  readonly replay: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number };
+  readonly replay: {
+    readonly events: number;
+    readonly seconds: number;
+    readonly eventsPerSecond: number;
+    /** CPU of the rebuilding PostgreSQL backend per event, µs (null where unknown). */
+    readonly postgresUsPerEvent: number | null;
+  };
+  /** CPU per transfer by process, in each scenario: the load-independent figure. */
+  readonly cpu: { readonly single: CpuSplit; readonly batch: CpuSplit };
 }
 
 interface Server {
@@ -207,40 +216,53 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
       return row ? { commit: BigInt(row.c), prepare: BigInt(row.p) } : { commit: 0n, prepare: 0n };
     });
     sampler.start();
-    const single = await measure({
-      name: `single-transfer commands, ${HTTP_CLIENTS} HTTP clients`,
-      total: SINGLE_TRANSFERS,
-      concurrency: HTTP_CLIENTS,
-      eventsPerOperation: 1,
-      timeMaxMs: SCENARIO_TIME_MAX_MS,
-      operation: async (i) => {
-        const answer = await post(client, '/v1/ledger/transfers', {
-          transfers: [transfer(`single_${i}`, i % WALLETS)],
-        });
-        if (answer.created !== 1) throw new Error(`transfer single_${i} was not created`);
-        if (i % LAG_SAMPLE_EVERY === 0 && answer.position) sampler.sample(answer.position);
-      },
-    });
+    const { result: single, cpu: singleCpu } = await cpuSplit(
+      server.child.pid,
+      db,
+      () =>
+        measure({
+          name: `single-transfer commands, ${HTTP_CLIENTS} HTTP clients`,
+          total: SINGLE_TRANSFERS,
+          concurrency: HTTP_CLIENTS,
+          eventsPerOperation: 1,
+          timeMaxMs: SCENARIO_TIME_MAX_MS,
+          operation: async (i) => {
+            const answer = await post(client, '/v1/ledger/transfers', {
+              transfers: [transfer(`single_${i}`, i % WALLETS)],
+            });
+            if (answer.created !== 1) throw new Error(`transfer single_${i} was not created`);
+            if (i % LAG_SAMPLE_EVERY === 0 && answer.position) sampler.sample(answer.position);
+          },
+        }),
+      (measured) => measured.operations,
+    );
     const lag = await sampler.stop();
-    const batch = await measure({
-      name: `batch endpoint, ${BATCH_SIZE} transfers a call, ${BATCH_CLIENTS} clients`,
-      total: BATCH_CALLS,
-      concurrency: BATCH_CLIENTS,
-      eventsPerOperation: BATCH_SIZE,
-      timeMaxMs: SCENARIO_TIME_MAX_MS,
-      operation: async (i) => {
-        const transfers = Array.from({ length: BATCH_SIZE }, (_, k) =>
-          transfer(`batch_${i}_${k}`, k % WALLETS),
-        );
-        const answer = await post(client, '/v1/ledger/transfers', { transfers });
-        if (answer.created !== BATCH_SIZE) throw new Error(`batch ${i} created ${String(answer.created)}`);
-      },
-    });
+    const { result: batch, cpu: batchCpu } = await cpuSplit(
+      server.child.pid,
+      db,
+      () =>
+        measure({
+          name: `batch endpoint, ${BATCH_SIZE} transfers a call, ${BATCH_CLIENTS} clients`,
+          total: BATCH_CALLS,
+          concurrency: BATCH_CLIENTS,
+          eventsPerOperation: BATCH_SIZE,
+          timeMaxMs: SCENARIO_TIME_MAX_MS,
+          operation: async (i) => {
+            const transfers = Array.from({ length: BATCH_SIZE }, (_, k) =>
+              transfer(`batch_${i}_${k}`, k % WALLETS),
+            );
+            const answer = await post(client, '/v1/ledger/transfers', { transfers });
+            if (answer.created !== BATCH_SIZE)
+              throw new Error(`batch ${i} created ${String(answer.created)}`);
+          },
+        }),
+      (measured) => measured.operations * BATCH_SIZE,
+    );
     client.close();
     server.child.kill('SIGTERM');
     await new Promise((resolve) => server.child.once('exit', resolve));
     const replay = await replayBench(db, server.orgId);
-    return { single, batch, lag, replay };
+    return { single, batch, lag, replay, cpu: { single: singleCpu, batch: batchCpu } };
   } finally {
     client.close();
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
@@ -274,8 +296,15 @@ async function replayBench(
     );
   }
   const store = new SqlEventStore(db);
+  const before = await backendsCpuMs(db);
   const started = performance.now();
   const result = await rebuildProjections(db, store, [ledgerProjection]);
   const seconds = (performance.now() - started) / 1000;
-  return { events: result.eventsRead, seconds, eventsPerSecond: result.eventsRead / seconds };
+  const spentMs = backendsSpent(before, await backendsCpuMs(db));
+  return {
+    events: result.eventsRead,
+    seconds,
+    eventsPerSecond: result.eventsRead / seconds,
+    postgresUsPerEvent: spentMs === null ? null : (spentMs * 1000) / result.eventsRead,
+  };
 }

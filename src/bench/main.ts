@@ -3,6 +3,7 @@
  * (DATABASE_URL, or the local one), measures, prints, drops it. Bounded in count and time.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { print, say } from '../cli/output.js';
@@ -90,6 +91,29 @@ function printLedgerBench(result: LedgerBenchResult): void {
   print(
     `replay (rebuild of the ledger read models): ${result.replay.events.toLocaleString('en')} events in ${fixed(result.replay.seconds, 1)} s = ${fixed(result.replay.eventsPerSecond)} events/s (goal ≥ 100,000/s)`,
   );
+  print(
+    '\nCPU per transfer, by process (µs; far less distorted than the rates above by whatever else the machine runs):',
+  );
+  // The ceiling the CPU figures imply for this machine, were nothing else running on it.
+  const cores = availableParallelism();
+  for (const [name, cpu] of [
+    ['single-transfer commands', result.cpu.single],
+    ['batch endpoint', result.cpu.batch],
+  ] as const) {
+    const known = cpu.serverUs !== null && cpu.postgresUs !== null;
+    const total = (cpu.serverUs ?? 0) + (cpu.postgresUs ?? 0) + cpu.generatorUs;
+    print(
+      `  ${name}: server ${fixed(cpu.serverUs ?? Number.NaN, 1)}, PostgreSQL backends ${fixed(cpu.postgresUs ?? Number.NaN, 1)}, load generator ${fixed(cpu.generatorUs, 1)}` +
+        (known
+          ? ` = ${fixed(total, 1)}: ${cores} idle cores would carry at most ~${fixed((cores * 1e6) / total)}/s`
+          : ''),
+    );
+  }
+  if (result.replay.postgresUsPerEvent !== null) {
+    print(
+      `  replay: the rebuilding PostgreSQL backend ${fixed(result.replay.postgresUsPerEvent, 1)} µs per event (parallel index-build workers not counted)`,
+    );
+  }
 }
 
 /** Waits for every pool to let go of the scratch database before dropping it. */

@@ -4,7 +4,8 @@
  * went wrong), 2 on a usage error. Results go to stdout, messages to stderr.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, parseMode, type Config } from '../config.js';
+import { API_KEY_VARIABLE, bridgeStdio, serveStdio } from '../mcp/stdio.js';
 import { isLedgerlineError } from '../domain/errors.js';
 import { PLANS, type Plan } from '../domain/tenancy/events.js';
 import { migrate } from '../adapters/db/migrate.js';
@@ -22,7 +23,12 @@ const USAGE = `Usage: ledgerline <command> [options]
 
 Commands:
   serve                          Run the API server (embedded PGlite unless DATABASE_URL is set)
-      --port <n> --host <addr> --data-dir <dir>
+      --port <n> --host <addr> --data-dir <dir> --mode hybrid|rest|mcp
+                                 (hybrid, the default, serves REST and MCP)
+  mcp [--url <http://host:port/mcp>]
+                                 MCP over stdio for local clients, with the API key in
+                                 LEDGERLINE_API_KEY; opens the configured stores itself, or
+                                 with --url relays to a running server's /mcp
   migrate                        Apply pending schema migrations and exit
   project                        Run the projector alone (a worker beside servers started with
                                  LEDGERLINE_PROJECTOR=external)
@@ -86,6 +92,8 @@ async function main(argv: readonly string[]): Promise<number> {
       expires: { type: 'string' },
       reason: { type: 'string' },
       as: { type: 'string' },
+      mode: { type: 'string' },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,12 +106,31 @@ async function main(argv: readonly string[]): Promise<number> {
   if (values.port !== undefined) overrides['PORT'] = values.port;
   if (values.host !== undefined) overrides['HOST'] = values.host;
   if (values['data-dir'] !== undefined) overrides['LEDGERLINE_DATA_DIR'] = values['data-dir'];
+  if (values.mode !== undefined) overrides['LEDGERLINE_MODE'] = parseMode(values.mode, '--mode');
   const config: Config = loadConfig({ ...process.env, ...overrides });
 
   switch (command) {
     case 'serve':
       await serve(config);
       return 0;
+    case 'mcp': {
+      const apiKey = process.env[API_KEY_VARIABLE]?.trim();
+      if (!apiKey) throw new UsageError(`set ${API_KEY_VARIABLE} to an API key`);
+      if (values.url !== undefined) {
+        let url: URL;
+        try {
+          url = new URL(values.url);
+        } catch {
+          throw new UsageError('--url must be a URL such as http://127.0.0.1:3000/mcp');
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          throw new UsageError('--url must be http(s)');
+        await bridgeStdio(url.toString(), apiKey);
+      } else {
+        await serveStdio(config, apiKey);
+      }
+      return 0;
+    }
     case 'migrate': {
       const db = await openDatabase(config);
       try {

@@ -28,6 +28,7 @@ import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
 import { leastCheckpoint, pollingGate } from '../projections/pollingGate.js';
 import { Projector } from '../projections/projector.js';
 import { PROJECTIONS } from '../projections/registry.js';
+import { CommittedFeed } from '../projections/committedFeed.js';
 import { signingSecret } from './signingSecret.js';
 import { createPaymentProviders } from '../adapters/providers/paymentProviders.js';
 import { callbackUrls } from '../commands/payments/paymentServices.js';
@@ -92,16 +93,18 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       store,
       new DataKeyStore(db, (await vaultMasterKey(config)).key, () => newId('dk')),
     );
+    const committed = new CommittedFeed();
     const projector = runProjector
       ? new Projector(db, store, PROJECTIONS, {
           onError: (error) => {
             log.error({ err: error }, 'projector batch failed; retrying');
           },
-          onCommitted: (committed) => {
-            credentials.forget(committed);
-            limits.forget(committed);
+          onCommitted: (batch) => {
+            credentials.forget(batch);
+            limits.forget(batch);
             publisher?.wake();
-            vault.forget(committed);
+            vault.forget(batch);
+            committed.publish(batch);
           },
         })
       : null;
@@ -166,6 +169,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       ...(config.limits === 'on' ? { limits } : {}),
       vault,
       auditSigning: await auditSigningKey(config),
+      committed,
     };
     projector?.start();
     publisher?.start();

@@ -8,6 +8,11 @@ import { bootstrap } from './admin.js';
 import type { FeedSessionOptions } from '../adapters/feed/session.js';
 import { say } from './output.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { startApprovalSweeper } from '../commands/approvals/sweeper.js';
+import { buildMcpCatalog } from '../mcp/catalog.js';
+import { MCP_PATH, registerMcpRoutes } from '../mcp/http.js';
+import { originPolicy } from '../mcp/originGuard.js';
+import { busChanges } from '../mcp/changes.js';
 
 /** Time allowed for in-flight requests to finish on shutdown. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -47,14 +52,29 @@ export async function startServer(
       if (!caughtUp)
         runtime.services.log.warn('the read models are behind; the printed keys work once they catch up');
     }
+    const rest = config.mode !== 'mcp';
+    const mcp = config.mode !== 'rest';
+    const services = runtime.services;
     app = await buildApp({
       db: runtime.db,
       store: runtime.store,
-      logger: runtime.services.log,
-      services: runtime.services,
-      commands: COMMANDS,
-      queries: QUERIES,
-      feed: { hub: runtime.feed, ...(options.feed ?? {}) },
+      logger: services.log,
+      services,
+      commands: rest ? COMMANDS : [],
+      queries: rest ? QUERIES : [],
+      plugins: mcp
+        ? [
+            (fastify) => {
+              registerMcpRoutes(fastify, {
+                services,
+                catalog: buildMcpCatalog(COMMANDS, QUERIES),
+                origins: originPolicy(config.host, config.mcpAllowedOrigins, config.mcpAllowedHosts),
+                changes: busChanges(runtime.bus),
+              });
+            },
+          ]
+        : [],
+      ...(rest ? { feed: { hub: runtime.feed, ...(options.feed ?? {}) } } : {}),
       // /ready reports the bus when it is NATS (the in-process bus cannot be down).
       publisher: config.natsUrl === null ? null : runtime.publisher,
     });
@@ -64,6 +84,7 @@ export async function startServer(
     const listening = app;
     const sweeper = startExpirySweeper(runtime.services);
     const resolver = startMpesaResolver(runtime.services);
+    const approvals = startApprovalSweeper(runtime.services);
     return {
       address,
       runtime,
@@ -73,6 +94,7 @@ export async function startServer(
         await listening.close();
         await sweeper.stop();
         await resolver.stop();
+        await approvals.stop();
         await runtime.close();
       },
     };
@@ -90,7 +112,11 @@ export async function serve(config: Config): Promise<void> {
   say(`  events:      ${server.runtime.store.description}`);
   say(`  read models: ${server.runtime.db.description}`);
   say(`  event bus:   ${server.runtime.bus.description}`);
-  say(`  API docs:    ${server.address}/docs`);
+  if (config.mode !== 'mcp') say(`  API docs:    ${server.address}/docs`);
+  if (config.mode !== 'rest') {
+    say(`  MCP:         ${server.address}${MCP_PATH} (Streamable HTTP; legacy SSE at /sse)`);
+  }
+  say(`  mode:        ${config.mode}`);
   const { applied } = server.runtime.migrations;
   if (applied.length > 0) say(`  migrations:  applied ${applied.join(', ')}`);
   if (server.bootstrapped) {
@@ -99,6 +125,12 @@ export async function serve(config: Config): Promise<void> {
     say('First start: created the platform admin and a demo organization. These keys are shown once:');
     say(`  platform admin API key:          ${platform.apiKey}`);
     say(`  demo organization (${demo.orgId}) admin API key: ${demo.apiKey}`);
+    if (config.mode !== 'rest') {
+      say('');
+      say('Connect an MCP client (README "MCP"):');
+      say(`  HTTP:  ${server.address}${MCP_PATH}  with header  Authorization: Bearer ${demo.apiKey}`);
+      say(`  stdio: LEDGERLINE_API_KEY=${demo.apiKey} ledgerline mcp --url ${server.address}${MCP_PATH}`);
+    }
     say('');
   }
 

@@ -58,8 +58,8 @@ export function eventMetadata(context: CommandContext): EventMetadata {
         }
       : { kind: 'system', id: 'anonymous' },
     channel: context.channel,
-    correlationId: context.requestId,
-    causationId: context.requestId,
+    correlationId: context.correlationId ?? context.requestId,
+    causationId: context.causationId ?? context.requestId,
     requestId: context.requestId,
     idempotencyKey: context.idempotencyKey,
   };

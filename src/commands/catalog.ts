@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Position } from '../adapters/eventstore/port.js';
 import type { MinimumRole, Scope } from '../domain/access.js';
+import type { ApprovalKind } from '../domain/approvals/policy.js';
 import type { CommandContext, QueryContext } from './context.js';
 
 export interface ToolAnnotations {
@@ -13,6 +14,46 @@ export interface ToolAnnotations {
   readonly destructiveHint?: boolean;
   readonly idempotentHint?: boolean;
   readonly openWorldHint?: boolean;
+}
+
+/**
+ * What the approval policy (SPEC §6) weighs for a command arriving over MCP: its kind, and
+ * the money it would move as far as its input says (the gate looks up the asset of an account
+ * and the amount of a transfer named by id).
+ */
+export interface ApprovalSubject<Input> {
+  readonly kind: ApprovalKind;
+  readonly moves?: (input: Input) => readonly {
+    readonly amount: string | null;
+    readonly asset?: string | null;
+    readonly account?: string;
+    readonly transferId?: string;
+  }[];
+}
+
+/** How a query appears over MCP (SPEC §8). */
+export interface McpQueryOptions {
+  /** Also a read-only tool, named as the query. */
+  readonly tool?: boolean;
+  /** A resource template; each `{var}` fills the param `vars[var]` (or the param of that name). */
+  readonly resource?: McpResourceOptions;
+}
+
+export interface McpResourceOptions {
+  readonly uri: string;
+  readonly name: string;
+  readonly vars?: Readonly<Record<string, string>>;
+  /**
+   * resources/subscribe: when an event of these categories commits for the organization, a
+   * subscribed resource is read again and `notifications/resources/updated` sent if it changed.
+   */
+  readonly subscribe?: { readonly categories: readonly string[] };
+  /** resources/list: a list query (paged by cursor) and, for each item, its params and title. */
+  readonly list?: {
+    readonly query: string;
+    params(item: Record<string, unknown>): Readonly<Record<string, string>>;
+    title(item: Record<string, unknown>): string;
+  };
 }
 
 export type HttpMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -52,6 +93,14 @@ export interface CommandDefinition<Input = unknown, Output = unknown> {
   /** Output fields holding a secret shown once: never kept in a stored answer (idempotency). */
   readonly secretOutput?: readonly string[];
   readonly annotations: ToolAnnotations;
+  /** Moves money (MCP: destructiveHint). */
+  readonly movesMoney?: boolean;
+  /** Calls an outside provider (MCP: openWorldHint). */
+  readonly callsProvider?: boolean;
+  /** Never an MCP tool, whatever the caller's scopes (approving is for people, SPEC §6). */
+  readonly restOnly?: boolean;
+  /** Subject to the organization's approval policy when it arrives over MCP. */
+  readonly approval?: ApprovalSubject<Input>;
   readonly rest: { readonly method: HttpMethod; readonly path: string; readonly status?: 200 | 201 };
   run(input: Input, context: CommandContext): Promise<CommandOutcome<Output>>;
 }
@@ -67,6 +116,7 @@ export interface QueryDefinition<Params = unknown, Result = unknown> {
   readonly minRole: MinimumRole;
   readonly audience: Exclude<Audience, 'public'>;
   readonly rest: { readonly path: string };
+  readonly mcp?: McpQueryOptions;
   run(params: Params, context: QueryContext): Promise<Result>;
 }
 

@@ -6,6 +6,8 @@ import type { TokenService } from '../adapters/crypto/tokens.js';
 import type { Logger } from '../adapters/log.js';
 import type { CredentialReads } from './credentials.js';
 import type { Principal } from './principal.js';
+import type { AnyCommand, CommandOutcome } from './catalog.js';
+import type { CommittedFeed } from '../projections/committedFeed.js';
 import type { LedgerBooks } from './ledger/book.js';
 import type { LoginLimiter } from './loginLimiter.js';
 import type { PaymentServices } from './payments/paymentServices.js';
@@ -41,6 +43,8 @@ export interface Services {
   readonly vault: ProviderVault;
   /** Signs audit exports (see auditSigningKey.ts). */
   readonly auditSigning: AuditSigningKey;
+  /** Batches the in-process projector committed (absent when the projector runs elsewhere). */
+  readonly committed?: CommittedFeed;
 }
 
 export interface CommandContext {
@@ -53,10 +57,31 @@ export interface CommandContext {
   /** The caller's network address, for rate limits. */
   readonly clientAddress: string;
   readonly channel: EventMetadata['channel'];
+  /** What caused this command when it is not the request itself (an approval, say). */
+  readonly causationId?: string;
+  readonly correlationId?: string;
+  /**
+   * Decides, after validation, authorization and the idempotency claim, whether the command
+   * runs now: an answer in its place (an approval request) or null to run it.
+   */
+  readonly gate?: (
+    command: AnyCommand,
+    input: unknown,
+    context: CommandContext,
+  ) => Promise<CommandOutcome<unknown> | null>;
+  /** Long work reports here (MCP progress notifications) when the caller asked. */
+  readonly progress?: ProgressReporter;
+  /** Aborted when the caller gave up (MCP cancellation); checked before anything is written. */
+  readonly signal?: AbortSignal;
 }
+
+/** `done` of `total` steps (total null when unknown), with a line for people. */
+export type ProgressReporter = (done: number, total: number | null, message?: string) => void;
 
 export interface QueryContext {
   readonly principal: Principal;
   readonly services: Services;
   readonly now: Date;
+  readonly progress?: ProgressReporter;
+  readonly signal?: AbortSignal;
 }

@@ -99,7 +99,7 @@ export async function executeCommand(
       return { status: claim.status, body: claim.body as Record<string, unknown>, replayed: true };
   }
   try {
-    const outcome = await command.run(input, context);
+    const outcome = (await context.gate?.(command, input, context)) ?? (await command.run(input, context));
     const body = {
       ...(outcome.output as Record<string, unknown>),
       revision: outcome.revision === null ? null : outcome.revision.toString(),

@@ -9,6 +9,9 @@ import { auditListAccessLog, auditListGrants } from './audit/grantQueries.js';
 import { auditListEvents, auditReadStream, auditVerifyStream } from './audit/queries.js';
 import { createCustomer, updateCustomer } from './customers/commands.js';
 import { getCustomer, listCustomers } from './customers/queries.js';
+import { approveRequest, rejectRequest } from './approvals/commands.js';
+import { getApproval, listApprovals } from './approvals/queries.js';
+import { getMemberPermissions } from './tenancy/permissionsQuery.js';
 import {
   mpesaBulkPayment,
   mpesaCheckBalance,
@@ -102,6 +105,8 @@ export const COMMANDS: readonly AnyCommand[] = [
   setProviderCredentials,
   rotateProviderCredentials,
   revokeProviderCredentials,
+  approveRequest,
+  rejectRequest,
 ];
 
 export const QUERIES: readonly AnyQuery[] = [
@@ -134,4 +139,7 @@ export const QUERIES: readonly AnyQuery[] = [
   getProviderCredentials,
   mpesaTransactionHistory,
   mpesaGenerateReport,
+  getMemberPermissions,
+  getApproval,
+  listApprovals,
 ];

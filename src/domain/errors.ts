@@ -55,6 +55,7 @@ export const ERRORS = {
     status: 500,
     message: 'The vault master key is not the one that wrapped this data key.',
   },
+  CANCELLED: { status: 409, message: 'The caller cancelled the request before it finished.' },
   INTERNAL: { status: 500, message: 'An internal error occurred.' },
 } as const satisfies Record<string, { readonly status: number; readonly message: string }>;
 

@@ -4,6 +4,7 @@ import { ledgerProjection } from './ledger/ledgerProjection.js';
 import { paymentsProjection } from './payments/paymentsProjection.js';
 import { tenancyProjection } from './tenancy/tenancyProjection.js';
 import { credentialsProjection } from './vault/credentialsProjection.js';
+import { approvalsProjection } from './approvals/approvalsProjection.js';
 
 /** Every read model, projected by one projector. */
 export const PROJECTIONS: readonly Projection[] = [
@@ -12,4 +13,5 @@ export const PROJECTIONS: readonly Projection[] = [
   auditProjection,
   paymentsProjection,
   credentialsProjection,
+  approvalsProjection,
 ];

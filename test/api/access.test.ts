@@ -12,6 +12,7 @@ import { MEMBER_ROLES, ROLE_SCOPES, type MemberRole, type Scope } from '../../sr
 import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
+import { pendingApprovalOverMcp, setApprovalPolicy } from '../support/approvals.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
@@ -83,6 +84,9 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   list_fraud_alerts: ALL_ROLES,
   get_customer_risk: ALL_ROLES,
   generate_fraud_report: ALL_ROLES,
+  // SPEC §1, §6: a manager also approves what an agent asked for (a person logged in)
+  approve_request: MANAGE_LEDGER,
+  reject_request: MANAGE_LEDGER,
   // queries
   get_organization: ALL_ROLES,
   list_members: ALL_ROLES,
@@ -106,6 +110,10 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   revoke_provider_credentials: ['org_admin'],
   list_provider_credentials: ['org_admin'],
   get_provider_credentials: ['org_admin'],
+  // what a member may do, and approvals: readable by everyone in the organization
+  get_member_permissions: ALL_ROLES,
+  get_approval: ALL_ROLES,
+  list_approvals: ALL_ROLES,
 };
 
 /** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
@@ -502,6 +510,18 @@ for (const { backend, run } of BACKENDS) {
         Promise.resolve({
           input: { from: '2020-01-01T00:00:00Z', to: '2020-12-31T00:00:00Z', format: 'csv' },
         }),
+      get_member_permissions: (caller) => Promise.resolve({ params: { memberId: caller.memberId } }),
+      // An approval exists only as an agent's held-back MCP call: one fresh per call.
+      approve_request: async () => ({
+        params: { approvalId: await agentApproval() },
+        input: { note: 'fine' },
+      }),
+      reject_request: async () => ({
+        params: { approvalId: await agentApproval() },
+        input: { reason: 'no' },
+      }),
+      get_approval: async () => ({ params: { approvalId: await agentApproval() } }),
+      list_approvals: () => Promise.resolve({}),
     };
 
     /** An M-Pesa collection the admin makes (paid, when asked: the simulator calls back at once); its id. */
@@ -538,6 +558,16 @@ for (const { backend, run } of BACKENDS) {
     const NO_CALLBACK_PHONE = '254700000404';
     /** How many times a fixture asks whether the simulator's callback has paid a collection. */
     const COLLECTION_POLLS_MAX = 400;
+    /** An approval the admin's agent asked for over MCP (the policy holds back anything over 0.50). */
+    async function agentApproval(): Promise<string> {
+      return pendingApprovalOverMcp(app, admin.token, {
+        transferId: unique('held'),
+        debitAccount: FLOAT,
+        creditAccount: WALLET,
+        amount: '1.00',
+      });
+    }
+
     /** No rule fires for the hour of day: scores do not depend on when the suite runs. */
     const QUIET_HOURS = { unusualHoursStart: 0, unusualHoursEnd: 0 };
     /** A first payment this large with a card scores 30: held under the matrix's policy. */
@@ -643,6 +673,7 @@ for (const { backend, run } of BACKENDS) {
         body: { fraudPolicy: { ...QUIET_HOURS, reviewScore: 30, blockScore: 90 } },
       });
       expect(policy.status, describeResponse(policy)).toBe(200);
+      await settle(await setApprovalPolicy(app, admin.token, { thresholds: { KES: '0.50' } }));
     });
 
     afterAll(async () => {
@@ -995,6 +1026,7 @@ for (const { backend, run } of BACKENDS) {
       let keyToken: string;
       let suspendedCustomer: string;
       let suspendedPayment: string;
+      let suspendedApproval: string;
 
       beforeAll(async () => {
         suspended = await createOrganization('Soon Suspended');
@@ -1054,6 +1086,14 @@ for (const { backend, run } of BACKENDS) {
             pending: { timeoutSeconds: 3600 },
           },
         ]);
+        // And an approval its agent asked for, to be read after it too.
+        await settle(await setApprovalPolicy(app, suspended.token, { thresholds: { KES: '100.00' } }));
+        suspendedApproval = await pendingApprovalOverMcp(app, keyToken, {
+          transferId: 'suspended-held',
+          debitAccount: SUSPENDED_FLOAT,
+          creditAccount: SUSPENDED_WALLET,
+          amount: '500.00',
+        });
         const done = await app.request('POST', `/v1/organizations/${suspended.orgId}/suspend`, {
           token: app.adminKey,
           body: { reason: 'unpaid invoices' },
@@ -1160,6 +1200,12 @@ for (const { backend, run } of BACKENDS) {
           }),
         review_flagged_transaction: () =>
           Promise.resolve({ input: { paymentId: suspendedPayment, decision: 'approve', notes: 'Late' } }),
+        approve_request: () => Promise.resolve({ params: { approvalId: 'apr_01J9ZZZZZZZZZZZZZZZZZZZZZZ' } }),
+        reject_request: () =>
+          Promise.resolve({
+            params: { approvalId: 'apr_01J9ZZZZZZZZZZZZZZZZZZZZZZ' },
+            input: { reason: 'no' },
+          }),
       };
 
       const commands = ORGANIZATION_OPS.filter(
@@ -1210,6 +1256,9 @@ for (const { backend, run } of BACKENDS) {
           ['list_fraud_alerts', '/v1/fraud/alerts'],
           ['get_customer_risk', `/v1/customers/${suspendedCustomer}/risk`],
           ['generate_fraud_report', '/v1/fraud/report?from=2020-01-01T00:00:00Z&to=2020-02-01T00:00:00Z'],
+          ['get_member_permissions', `/v1/members/${suspended.memberId}/permissions`],
+          ['list_approvals', '/v1/approvals'],
+          ['get_approval', `/v1/approvals/${suspendedApproval}`],
         ];
         expect(reads.map(([name]) => name).sort()).toEqual(
           ORGANIZATION_OPS.filter((definition) => definition.kind === 'query')

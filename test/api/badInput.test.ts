@@ -37,7 +37,11 @@ interface Fixture {
 }
 
 const ID_TAIL = '01J9ZZZZZZZZZZZZZZZZZZZZZZ';
-const LOOKS_LIKE = { memberId: `usr_${ID_TAIL}`, keyId: `key_${ID_TAIL}` } as const;
+const LOOKS_LIKE = {
+  memberId: `usr_${ID_TAIL}`,
+  keyId: `key_${ID_TAIL}`,
+  approvalId: `apr_${ID_TAIL}`,
+} as const;
 const ID_PREFIX: Record<string, string> = {
   orgId: 'org_',
   memberId: 'usr_',
@@ -46,6 +50,7 @@ const ID_PREFIX: Record<string, string> = {
   paymentId: 'pay_',
   alertId: 'fra_',
   paymentMethodId: 'pm_',
+  approvalId: 'apr_',
 };
 
 /**
@@ -234,6 +239,8 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
   set_provider_credentials: () => ({ params: {}, body: { provider: 'stripe', credentials: STRIPE } }),
   rotate_provider_credentials: () => ({ params: {}, body: { provider: 'stripe', credentials: STRIPE } }),
   revoke_provider_credentials: () => ({ params: { provider: 'stripe' }, body: { reason: 'testing' } }),
+  approve_request: () => ({ params: { approvalId: LOOKS_LIKE.approvalId }, body: { note: 'looks right' } }),
+  reject_request: () => ({ params: { approvalId: LOOKS_LIKE.approvalId }, body: { reason: 'too large' } }),
 };
 
 /**
@@ -814,6 +821,7 @@ interface QueryCase {
 
 const QUERY_PATH_PARAMS = (context: Context): Record<string, string> => ({
   memberId: LOOKS_LIKE.memberId,
+  approvalId: LOOKS_LIKE.approvalId,
   stream: `${context.demoOrgId}.organization-${context.demoOrgId}`,
   address: LEDGER.wallet,
   transferId: LEDGER.posted,

@@ -20,6 +20,7 @@ import {
 } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
+import { pendingApprovalOverMcp, setApprovalPolicy } from '../support/approvals.js';
 
 const probe = await probePostgres();
 const BACKENDS: readonly { readonly backend: Backend; readonly run: boolean }[] = [
@@ -92,9 +93,11 @@ for (const { backend, run } of BACKENDS) {
         customerId: `cus_${'0'.repeat(26)}`,
         paymentId: `pay_${'0'.repeat(26)}`,
       },
+      approvalId = 'apr_01J9ZZZZZZZZZZZZZZZZZZZZZZ',
     ): string {
       const params: Record<string, string> = {
         memberId,
+        approvalId,
         customerId: payments.customerId,
         paymentId: payments.paymentId,
         stream: `${app.demoOrgId}.organization-${app.demoOrgId}`,
@@ -236,6 +239,15 @@ for (const { backend, run } of BACKENDS) {
       ]);
       expect(moved.position).not.toBeNull();
       const ledger = { address, transferId };
+      // An approval: an agent's transfer over MCP that the policy holds back.
+      const policy = await setApprovalPolicy(app, app.demoKey, { thresholds: { KES: '100.00' } });
+      await get('/v1/organization', app.demoKey, policy);
+      const approvalId = await pendingApprovalOverMcp(app, app.demoKey, {
+        transferId: unique('every-held'),
+        debitAccount: address,
+        creditAccount: counter,
+        amount: '500.00',
+      });
       // The payment queries name a customer and its card payment, written last.
       const payments = await cardPayment();
       for (const [what, position] of [
@@ -250,7 +262,7 @@ for (const { backend, run } of BACKENDS) {
               ? payments.position
               : position;
           const answer = await get(
-            queryPath(query, created['memberId'] as string, ledger, payments),
+            queryPath(query, created['memberId'] as string, ledger, payments, approvalId),
             tokenFor(query),
             waitFor,
           );

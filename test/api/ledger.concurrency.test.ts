@@ -4,6 +4,7 @@
  * concurrency between processes is exercised too): exactly N succeed, the float never goes
  * below zero, nothing is lost, and the read models agree with the books.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
@@ -38,6 +39,8 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
         LEDGERLINE_DATABASE_SCHEMA: schema,
         LEDGERLINE_DATA_DIR: app.server.runtime.db.description,
         LEDGERLINE_JWT_SECRET: 'x'.repeat(32),
+        // Given, so that no vault key file is written into that (not a folder) data dir.
+        LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
       }),
     );
   });

@@ -10,6 +10,7 @@ import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
+import { pendingApprovalOverMcp, setApprovalPolicy } from '../support/approvals.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
 
@@ -322,6 +323,17 @@ for (const { backend, run } of BACKENDS) {
             },
           ]);
           lastPosition = single.position ?? lastPosition;
+        }
+        // Three approvals: agents' transfers over MCP that the policy holds back.
+        const approvalPolicy = await setApprovalPolicy(app, app.demoKey, { thresholds: { KES: '100.00' } });
+        await app.request('GET', `/v1/organization?consistentWith=${approvalPolicy}`, { token: app.demoKey });
+        for (const i of [0, 1, 2]) {
+          await pendingApprovalOverMcp(app, app.demoKey, {
+            transferId: `page-held-${i}`,
+            debitAccount: PAGE_ACCOUNTS[0],
+            creditAccount: PAGE_ACCOUNTS[1],
+            amount: '500.00',
+          });
         }
         // Three providers' credentials, for list_provider_credentials.
         for (const provider of ['mpesa', 'stripe', 'plaid'] as const) {

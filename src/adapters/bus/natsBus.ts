@@ -140,6 +140,8 @@ export class NatsBus implements EventBus {
     this.stops.add(stop);
     const run = async (): Promise<void> => {
       let backoff = NATS_SUBSCRIBE_RETRY_MS;
+      // One warning per interruption, not one per retry of a long outage.
+      let warned = false;
       while (!over()) {
         try {
           const { js } = await this.connection();
@@ -154,6 +156,7 @@ export class NatsBus implements EventBus {
           messages = await consumer.consume({ max_messages: NATS_CONSUME_BATCH });
           if (over()) break;
           backoff = NATS_SUBSCRIBE_RETRY_MS;
+          warned = false;
           for await (const message of messages) {
             lastSeq = message.seq;
             let event: BusEvent;
@@ -170,8 +173,12 @@ export class NatsBus implements EventBus {
             }
           }
         } catch (error) {
-          if (!over()) {
-            this.options.log?.warn({ err: error }, 'event bus subscription interrupted; resuming');
+          if (!over() && !warned) {
+            warned = true;
+            this.options.log?.warn(
+              { error: error instanceof Error ? error.message : String(error) },
+              'event bus subscription interrupted; it resumes without a gap when NATS is back',
+            );
           }
         }
         if (over()) break;

@@ -26,6 +26,8 @@ export interface AppDependencies {
   readonly feed?: LiveFeedOptions;
   /** Reported by /ready: whether events reach the bus, and how far behind they are. */
   readonly publisher?: EventPublisher | null;
+  /** More routes on the same app (the MCP transports). */
+  readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[];
 }
 
 /** Request bodies larger than this are refused before they are parsed. */
@@ -95,5 +97,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     if (deps.feed) registerLiveFeed(app, deps.services, deps.feed);
     registerMpesaCallbacks(app, deps.services);
   }
+  for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;
 }

@@ -201,7 +201,8 @@ export function registerLiveFeed(app: FastifyInstance, services: Services, optio
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/v1/ws') {
-      socket.destroy();
+      // Another upgrade handler may own this path; with none, nobody would ever answer it.
+      if (app.server.listenerCount('upgrade') === 1) socket.destroy();
       return;
     }
     const requestId = `req_${randomUUID().replaceAll('-', '')}`;

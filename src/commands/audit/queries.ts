@@ -56,6 +56,7 @@ export const auditReadStream = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/audit/streams/:stream' },
+  mcp: { tool: true, resource: { uri: 'audit://streams/{stream}', name: 'Audit stream' } },
   async run(params, context) {
     const target = await resolveAuditTarget(
       context.services,
@@ -125,6 +126,7 @@ export const auditVerifyStream = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/audit/verify' },
+  mcp: { tool: true },
   async run(params, context) {
     if (params.stream !== undefined && params.cursor !== undefined)
       throw new ValidationError('cursor', 'continues a whole-organization verify; leave out stream');
@@ -160,6 +162,11 @@ export const auditVerifyStream = defineQuery({
     const result = await verifyOrganization(store, target.orgId, {
       afterStream: after,
       eventsMax: VERIFY_EVENTS_PER_REQUEST_MAX,
+      // MCP: progress notifications while it walks, and a cancelled call stops between streams.
+      onProgress: ({ streamsChecked, eventsChecked }) => {
+        if (context.signal?.aborted) throw new LedgerlineError('CANCELLED');
+        context.progress?.(eventsChecked, null, `${streamsChecked} streams, ${eventsChecked} events checked`);
+      },
     });
     return {
       orgId: target.orgId,

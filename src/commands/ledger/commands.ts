@@ -134,6 +134,16 @@ export const ledgerCreateTransfers = defineCommand({
   minRole: 'user',
   audience: 'organization',
   annotations: { destructiveHint: true, idempotentHint: true },
+  movesMoney: true,
+  approval: {
+    kind: 'transfer',
+    moves: (input) =>
+      input.transfers.map((item) => ({
+        amount: item.amount,
+        asset: item.asset ?? null,
+        account: item.debitAccount,
+      })),
+  },
   rest: { method: 'POST', path: '/v1/ledger/transfers' },
   run: (input, context) =>
     onBook(
@@ -182,6 +192,11 @@ export const ledgerPostPending = defineCommand({
   minRole: 'user',
   audience: 'organization',
   annotations: { destructiveHint: true },
+  movesMoney: true,
+  approval: {
+    kind: 'transfer',
+    moves: (input) => [{ amount: input.amount ?? null, transferId: input.transferId }],
+  },
   rest: { method: 'POST', path: '/v1/ledger/transfers/:transferId/post' },
   run: (input, context) =>
     onBook(
@@ -223,6 +238,11 @@ export const ledgerReverseTransfer = defineCommand({
   minRole: 'manager',
   audience: 'organization',
   annotations: { destructiveHint: true, idempotentHint: true },
+  movesMoney: true,
+  approval: {
+    kind: 'reversal',
+    moves: (input) => [{ amount: input.amount ?? null, transferId: input.transferId }],
+  },
   rest: { method: 'POST', path: '/v1/ledger/transfers/:transferId/reverse', status: 201 },
   run: (input, context) =>
     onBook(

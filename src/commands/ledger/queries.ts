@@ -100,6 +100,7 @@ export const ledgerListAccounts = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/ledger/accounts' },
+  mcp: { resource: { uri: 'ledger://accounts', name: 'Ledger accounts' } },
   async run(params, context) {
     const { rows } = await context.services.db.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM rm_ledger_accounts
@@ -158,6 +159,19 @@ export const ledgerGetBalance = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/ledger/accounts/:address/balance' },
+  mcp: {
+    tool: true,
+    resource: {
+      uri: 'ledger://accounts/{address}/balance',
+      name: 'Account balance',
+      subscribe: { categories: ['ledger'] },
+      list: {
+        query: 'ledger_list_accounts',
+        params: (item) => ({ address: String(item['address']) }),
+        title: (item) => `Balance of ${String(item['address'])} (${String(item['asset'])})`,
+      },
+    },
+  },
   async run(params, context) {
     const orgId = context.principal.orgId;
     // A malformed `at` is a 400 whether or not the account exists.
@@ -316,6 +330,18 @@ export const ledgerGetTransfer = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/ledger/transfers/:transferId' },
+  mcp: {
+    resource: {
+      uri: 'ledger://transfers/{id}',
+      name: 'Transfer',
+      vars: { id: 'transferId' },
+      list: {
+        query: 'ledger_list_transfers',
+        params: (item) => ({ id: String(item['transferId']) }),
+        title: (item) => `Transfer ${String(item['transferId'])}`,
+      },
+    },
+  },
   async run(params, context) {
     const { rows } = await context.services.db.query<TransferRow>(
       `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers WHERE org_id = $1 AND transfer_id = $2`,

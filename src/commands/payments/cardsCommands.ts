@@ -163,6 +163,8 @@ export const initiatePayment = defineCommand({
   minRole: 'user',
   audience: 'organization',
   annotations: { openWorldHint: true },
+  movesMoney: true,
+  approval: { kind: 'transfer', moves: (input) => [{ amount: input.amount, asset: input.currency }] },
   rest: { method: 'POST', path: '/v1/payments', status: 201 },
   async run(input, context) {
     const { orgId } = callerOf(context);
@@ -312,6 +314,11 @@ export const processRefund = defineCommand({
   minRole: 'manager',
   audience: 'organization',
   annotations: { destructiveHint: true, openWorldHint: true },
+  movesMoney: true,
+  approval: {
+    kind: 'reversal',
+    moves: (input) => (input.amount === undefined ? [] : [{ amount: input.amount }]),
+  },
   rest: { method: 'POST', path: '/v1/payments/:paymentId/refunds', status: 201 },
   async run(input, context) {
     const { orgId } = callerOf(context);

@@ -81,6 +81,13 @@ export const listFraudAlerts = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/fraud/alerts' },
+  mcp: {
+    resource: {
+      uri: 'fraud://{customer_id}/alerts',
+      name: 'Fraud alerts',
+      vars: { customer_id: 'customerId' },
+    },
+  },
   async run(params, context) {
     const { rows } = await context.services.db.query<AlertRow>(
       `SELECT ${ALERT_COLUMNS} FROM rm_fraud_alerts
@@ -118,6 +125,13 @@ export const getCustomerRisk = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/customers/:customerId/risk' },
+  mcp: {
+    resource: {
+      uri: 'fraud://{customer_id}/risk-report',
+      name: 'Risk report',
+      vars: { customer_id: 'customerId' },
+    },
+  },
   async run(params, context) {
     const { orgId } = context.principal;
     const { db } = context.services;
@@ -178,6 +192,7 @@ export const generateFraudReport = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/fraud/report' },
+  mcp: { tool: true },
   async run(params, context) {
     const to = params.to === undefined ? context.now : new Date(params.to);
     const from =

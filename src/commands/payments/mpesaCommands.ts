@@ -114,6 +114,9 @@ export const mpesaStkPush = defineCommand({
   minRole: 'user',
   audience: 'organization',
   annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  movesMoney: true,
+  callsProvider: true,
+  approval: { kind: 'transfer', moves: (input) => [{ amount: input.amount, asset: KES }] },
   rest: { method: 'POST', path: '/v1/mpesa/stk-push', status: 201 },
   async run(input, context) {
     const orgId = callerOf(context).orgId;
@@ -172,6 +175,12 @@ export const mpesaBulkPayment = defineCommand({
   minRole: 'user',
   audience: 'organization',
   annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  movesMoney: true,
+  callsProvider: true,
+  approval: {
+    kind: 'payout',
+    moves: (input) => input.payouts.map((payout) => ({ amount: payout.amount, asset: KES })),
+  },
   rest: { method: 'POST', path: '/v1/mpesa/bulk-payments', status: 201 },
   async run(input, context) {
     const orgId = callerOf(context).orgId;
@@ -282,6 +291,9 @@ export const mpesaReverseTransaction = defineCommand({
   minRole: 'manager',
   audience: 'organization',
   annotations: { destructiveHint: true, openWorldHint: true },
+  movesMoney: true,
+  callsProvider: true,
+  approval: { kind: 'reversal' },
   rest: { method: 'POST', path: '/v1/mpesa/payments/:paymentId/reverse' },
   async run(input, context) {
     const orgId = callerOf(context).orgId;
@@ -319,6 +331,7 @@ export const mpesaCheckStatus = defineCommand({
   minRole: 'viewer',
   audience: 'organization',
   annotations: { idempotentHint: true, openWorldHint: true },
+  callsProvider: true,
   rest: { method: 'POST', path: '/v1/mpesa/payments/:paymentId/status' },
   async run(input, context) {
     const orgId = callerOf(context).orgId;
@@ -381,6 +394,7 @@ export const mpesaCheckBalance = defineCommand({
   minRole: 'viewer',
   audience: 'organization',
   annotations: { openWorldHint: true },
+  callsProvider: true,
   rest: { method: 'POST', path: '/v1/mpesa/balance' },
   async run(input, context) {
     const orgId = callerOf(context).orgId;

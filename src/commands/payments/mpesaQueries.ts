@@ -85,6 +85,7 @@ export const mpesaTransactionHistory = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/mpesa/transactions' },
+  mcp: { tool: true },
   async run(params, context) {
     const cursor = s.decodeCursor(params.cursor);
     // The cursor is "{createdAt}|{paymentId}" of the last row shown: newest first, ties by id.
@@ -189,6 +190,7 @@ export const mpesaGenerateReport = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/mpesa/report' },
+  mcp: { tool: true },
   async run(params, context) {
     const period = periodOf(params, context.now.getTime());
     const from = new Date(period.from).toISOString();

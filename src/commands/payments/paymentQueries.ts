@@ -136,6 +136,13 @@ export const listPayments = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/payments' },
+  mcp: {
+    resource: {
+      uri: 'payments://{customer_id}/history',
+      name: 'Payment history',
+      vars: { customer_id: 'customerId' },
+    },
+  },
   async run(params, context) {
     const after = splitTimeKey(params.cursor);
     const { rows } = await context.services.db.query<PaymentRow>(
@@ -216,6 +223,14 @@ export const getPayment = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/payments/:paymentId' },
+  mcp: {
+    resource: {
+      uri: 'payments://{payment_id}/status',
+      name: 'Payment status',
+      vars: { payment_id: 'paymentId' },
+      subscribe: { categories: ['payment'] },
+    },
+  },
   async run(params, context) {
     const { orgId } = context.principal;
     let view = await loadPaymentView(context.services, orgId, params.paymentId);
@@ -286,6 +301,13 @@ export const listPaymentMethods = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/customers/:customerId/payment-methods' },
+  mcp: {
+    resource: {
+      uri: 'payments://{customer_id}/methods',
+      name: 'Payment methods',
+      vars: { customer_id: 'customerId' },
+    },
+  },
   async run(params, context) {
     const { orgId } = context.principal;
     await assertCustomer(context.services, orgId, params.customerId);

@@ -5,6 +5,7 @@ import { SUPER_ADMIN } from '../../domain/access.js';
 import { defineCommand } from '../catalog.js';
 import { executeOnStream } from '../aggregate.js';
 import * as s from '../schemas.js';
+import { approvalPolicySchema } from '../approvals/policySchema.js';
 import {
   callerOf,
   decideOnOrganization,
@@ -20,6 +21,7 @@ const settings = z.strictObject({
   rateLimitPerMinute: z.number().int().min(1).max(1_000_000).nullable().optional(),
   rateLimitPerDay: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
   monthlyCommandQuota: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+  approvalPolicy: approvalPolicySchema.optional(),
 });
 
 /** Only the settings a request named, so merging never writes undefined. */
@@ -167,7 +169,7 @@ export const updateOrganizationSettings = defineCommand({
   name: 'update_organization_settings',
   title: 'Update organization settings',
   description:
-    'Changes the caller’s organization settings (default currency, requests per minute and per day, monthly command quota; null returns a limit to the plan’s default); fields left out keep their value. Org admins only.',
+    'Changes the caller’s organization settings (default currency, requests per minute and per day, monthly command quota; null returns a limit to the plan’s default; the approval policy for AI agents); fields left out keep their value. Org admins only.',
   input: settings,
   output: z.object({ orgId: z.string() }),
   scope: null,

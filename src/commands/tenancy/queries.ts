@@ -157,6 +157,18 @@ export const getMember = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/members/:memberId' },
+  mcp: {
+    resource: {
+      uri: 'users://{user_id}/profile',
+      name: 'Member profile',
+      vars: { user_id: 'memberId' },
+      list: {
+        query: 'list_members',
+        params: (item) => ({ user_id: String(item['memberId']) }),
+        title: (item) => `Profile of ${String(item['name'])}`,
+      },
+    },
+  },
   async run(params, context) {
     const { rows } = await context.services.db.query<MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM rm_members WHERE org_id = $1 AND member_id = $2`,

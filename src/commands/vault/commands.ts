@@ -61,6 +61,8 @@ export const setProviderCredentials = defineCommand({
   minRole: 'org_admin',
   audience: 'organization',
   annotations: { idempotentHint: true, destructiveHint: false, openWorldHint: false },
+  // Over MCP, the approval policy may keep credential changes for people (SPEC §6).
+  approval: { kind: 'credentials' },
   rest: { method: 'PUT', path: '/v1/provider-credentials' },
   async run(input, context) {
     return decide(context, (orgId) => sealed(context, 'SetCredentials', input, orgId));
@@ -78,6 +80,8 @@ export const rotateProviderCredentials = defineCommand({
   minRole: 'org_admin',
   audience: 'organization',
   annotations: { idempotentHint: true, destructiveHint: true, openWorldHint: false },
+  // Over MCP, the approval policy may keep credential changes for people (SPEC §6).
+  approval: { kind: 'credentials' },
   rest: { method: 'POST', path: '/v1/provider-credentials/rotate' },
   async run(input, context) {
     return decide(context, (orgId) => sealed(context, 'RotateCredentials', input, orgId));
@@ -95,6 +99,8 @@ export const revokeProviderCredentials = defineCommand({
   minRole: 'org_admin',
   audience: 'organization',
   annotations: { idempotentHint: true, destructiveHint: true, openWorldHint: false },
+  // Over MCP, the approval policy may keep credential changes for people (SPEC §6).
+  approval: { kind: 'credentials' },
   rest: { method: 'POST', path: '/v1/provider-credentials/:provider/revoke' },
   async run(input, context) {
     return decide(context, () =>

@@ -6,9 +6,10 @@
  * Decrypted credentials are cached per organization and provider, at most
  * VAULT_CACHE_ENTRIES_MAX entries for VAULT_CACHE_MS each. `forget(events)` drops what
  * committed vault events changed: this process's projector feeds it after every batch, a
- * command that changed credentials drops its own entry at once, and other nodes are to feed
- * it from the event fan-out (NATS) — until then an entry on another node lives at most
- * VAULT_CACHE_MS after a rotation, revocation or shred.
+ * command that changed credentials drops its own entry at once, and the event bus feeds it
+ * what other nodes committed (runtime.ts subscribes it; with NATS that reaches every node).
+ * Without NATS, an entry on another node lives at most VAULT_CACHE_MS after a rotation,
+ * revocation or shred.
  */
 import type { z } from 'zod';
 import type { EventStore, RecordedEvent } from '../../adapters/eventstore/port.js';

@@ -5,6 +5,7 @@
  * whose members are the super admins.
  */
 import type { MemberRole, Role, Scope } from '../access.js';
+import type { ApprovalPolicy } from '../approvals/policy.js';
 
 export const PLANS = ['free', 'pro', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];
@@ -17,6 +18,8 @@ export interface OrganizationSettings {
   readonly rateLimitPerDay?: number | null;
   /** Commands per month; null for the plan's default. */
   readonly monthlyCommandQuota: number | null;
+  /** What an AI agent may not do alone (SPEC §6); absent: nothing waits. */
+  readonly approvalPolicy?: ApprovalPolicy;
 }
 
 export type OrganizationEvent =

@@ -197,6 +197,7 @@ export function mergeSettings(
   patch: Partial<OrganizationSettings>,
 ): OrganizationSettings {
   const perDay = patch.rateLimitPerDay === undefined ? base.rateLimitPerDay : patch.rateLimitPerDay;
+  const approvalPolicy = patch.approvalPolicy ?? base.approvalPolicy;
   return {
     defaultCurrency: patch.defaultCurrency ?? base.defaultCurrency,
     rateLimitPerMinute:
@@ -205,6 +206,7 @@ export function mergeSettings(
     ...(perDay === undefined ? {} : { rateLimitPerDay: perDay }),
     monthlyCommandQuota:
       patch.monthlyCommandQuota === undefined ? base.monthlyCommandQuota : patch.monthlyCommandQuota,
+    ...(approvalPolicy ? { approvalPolicy } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { migration as vault } from './0005_vault.js';
 import { migration as fanoutLimits } from './0006_fanout_limits.js';
 import { migration as ledgerPostingsView } from './0007_ledger_postings_view.js';
 import { migration as payments } from './0009_payments.js';
+import { migration as approvals } from './0008_approvals.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -23,5 +24,6 @@ export const MIGRATIONS: readonly Migration[] = [
   vault,
   fanoutLimits,
   ledgerPostingsView,
+  approvals,
   payments,
 ];

@@ -1,0 +1,88 @@
+/**
+ * CPU time spent per unit of work, by process: the figure that does not depend on what else
+ * the machine is running (throughput on a shared two-core machine does). Read from Linux's
+ * /proc; where that is not readable (another OS, another host's PostgreSQL) it is unknown.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Database } from '../adapters/db/database.js';
+
+/** /proc counts CPU time in clock ticks; Linux's USER_HZ is 100 on every common platform. */
+const TICKS_PER_SECOND = 100;
+
+/** Milliseconds of CPU (user + system) `pid` has used, or null when /proc cannot say. */
+export async function processCpuMs(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const user = Number(fields[11]);
+    const system = Number(fields[12]);
+    if (!Number.isFinite(user) || !Number.isFinite(system)) return null;
+    return ((user + system) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU of each PostgreSQL backend connected to this database (the asking one too: it may be
+ * the one that did the work), in ms by process id, or null when the server is not on this
+ * machine. Background processes (WAL writer, checkpointer) and parallel workers are not
+ * counted, nor a backend that exits before the second reading.
+ */
+export async function backendsCpuMs(db: Database): Promise<Map<number, number> | null> {
+  const { rows } = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  );
+  const byPid = new Map<number, number>();
+  for (const { pid } of rows) {
+    const ms = await processCpuMs(pid);
+    if (ms === null) return null;
+    byPid.set(pid, ms);
+  }
+  return byPid;
+}
+
+export function backendsSpent(
+  before: Map<number, number> | null,
+  after: Map<number, number> | null,
+): number | null {
+  if (before === null || after === null) return null;
+  let spent = 0;
+  for (const [pid, ms] of after) spent += ms - (before.get(pid) ?? 0);
+  return spent;
+}
+
+export interface CpuSplit {
+  /** Microseconds of CPU per unit of work, null where unknown. */
+  readonly serverUs: number | null;
+  readonly postgresUs: number | null;
+  readonly generatorUs: number;
+}
+
+/** Runs `work`, measuring the CPU it costs the server process, the database's backends and this process. */
+export async function cpuSplit<T>(
+  serverPid: number | undefined,
+  db: Database,
+  work: () => Promise<T>,
+  units: (result: T) => number,
+): Promise<{ result: T; cpu: CpuSplit }> {
+  const server = await processCpuMs(serverPid);
+  const postgres = await backendsCpuMs(db);
+  const generator = process.cpuUsage();
+  const result = await work();
+  const spent = process.cpuUsage(generator);
+  const serverAfter = await processCpuMs(serverPid);
+  const postgresAfter = await backendsCpuMs(db);
+  const n = Math.max(1, units(result));
+  const postgresSpent = backendsSpent(postgres, postgresAfter);
+  return {
+    result,
+    cpu: {
+      serverUs: server === null || serverAfter === null ? null : ((serverAfter - server) * 1000) / n,
+      postgresUs: postgresSpent === null ? null : (postgresSpent * 1000) / n,
+      generatorUs: (spent.user + spent.system) / n,
+    },
+  };
+}
