@@ -114,6 +114,15 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   get_member_permissions: ALL_ROLES,
   get_approval: ALL_ROLES,
   list_approvals: ALL_ROLES,
+  // Audit (SPEC §7): grants are the org admin's (members:write); the audit reads are the
+  // auditor's and the org admin's (audit:read).
+  audit_grant_access: ['org_admin'],
+  audit_revoke_grant: ['org_admin'],
+  audit_verify_stream: ['org_admin', 'auditor'],
+  audit_list_events: ['org_admin', 'auditor'],
+  audit_list_grants: ['org_admin', 'auditor'],
+  audit_list_access_log: ['org_admin', 'auditor'],
+  audit_export: ['org_admin', 'auditor'],
 };
 
 /** The scope each ledger operation needs (SPEC §1 scopes): reads ledger:read, the rest ledger:write. */
@@ -522,6 +531,15 @@ for (const { backend, run } of BACKENDS) {
       }),
       get_approval: async () => ({ params: { approvalId: await agentApproval() } }),
       list_approvals: () => Promise.resolve({}),
+      audit_grant_access: async () => ({
+        input: { granteeOrgId: await auditorOrg(), scopes: ['audit:read'], expiresAt: inAYear() },
+      }),
+      audit_revoke_grant: async () => ({ params: { grantId: await adminGrant() }, input: {} }),
+      audit_verify_stream: () => Promise.resolve({ input: { stream: orgStream } }),
+      audit_list_events: () => Promise.resolve({ input: { limit: 5 } }),
+      audit_list_grants: () => Promise.resolve({}),
+      audit_list_access_log: () => Promise.resolve({}),
+      audit_export: () => Promise.resolve({}),
     };
 
     /** An M-Pesa collection the admin makes (paid, when asked: the simulator calls back at once); its id. */
@@ -552,6 +570,36 @@ for (const { backend, run } of BACKENDS) {
       }
       expect(paid, `collection ${paymentId} was paid: ${last}`).toBe(false);
       return paymentId;
+    }
+
+    let auditors: string | null = null;
+
+    /** An auditor organization to grant to (made once, by the platform admin). */
+    async function auditorOrg(): Promise<string> {
+      if (auditors !== null) return auditors;
+      const created = await app.request('POST', '/v1/organizations', {
+        token: app.adminKey,
+        body: { name: unique('Auditors') },
+      });
+      expect(created.status, describeResponse(created)).toBe(201);
+      auditors = (created.body as { orgId: string }).orgId;
+      await settle((created.body as { position: string }).position);
+      return auditors;
+    }
+
+    function inAYear(): string {
+      return new Date(Date.now() + 365 * 86_400_000).toISOString();
+    }
+
+    /** A grant the admin gives the auditor organization; its id. */
+    async function adminGrant(): Promise<string> {
+      const response = await app.request('POST', '/v1/audit/grants', {
+        token: admin.token,
+        body: { granteeOrgId: await auditorOrg(), scopes: ['audit:read'], expiresAt: inAYear() },
+      });
+      expect(response.status, describeResponse(response)).toBe(201);
+      await settle((response.body as { position: string }).position);
+      return (response.body as { grantId: string }).grantId;
     }
 
     /** The M-Pesa simulator's magic number whose callback never comes. */
@@ -1111,6 +1159,12 @@ for (const { backend, run } of BACKENDS) {
       const SUSPENDED_WALLET = 'customers:suspended:wallet';
 
       const SUSPENDED_FIXTURES: Readonly<Record<string, () => Promise<Call>>> = {
+        audit_grant_access: () =>
+          Promise.resolve({
+            input: { granteeOrgId: `org_${'0'.repeat(26)}`, scopes: ['audit:read'], expiresAt: inAYear() },
+          }),
+        audit_revoke_grant: () =>
+          Promise.resolve({ params: { grantId: `grt_${'0'.repeat(26)}` }, input: {} }),
         update_organization_settings: () => Promise.resolve({ input: { defaultCurrency: 'USD' } }),
         create_member: () =>
           Promise.resolve({
@@ -1241,6 +1295,14 @@ for (const { backend, run } of BACKENDS) {
           ['ledger_get_transfer', '/v1/ledger/transfers/suspended-in'],
           ['ledger_account_history', `/v1/ledger/accounts/${addressSegment(SUSPENDED_WALLET)}/history`],
           ['list_customers', '/v1/customers'],
+          [
+            'audit_verify_stream',
+            `/v1/audit/verify?stream=${suspended.orgId}.organization-${suspended.orgId}`,
+          ],
+          ['audit_list_events', '/v1/audit/events'],
+          ['audit_list_grants', '/v1/audit/grants'],
+          ['audit_list_access_log', '/v1/audit/access-log'],
+          ['audit_export', '/v1/audit/export'],
           ['get_customer', `/v1/customers/${suspendedCustomer}`],
           ['mpesa_transaction_history', '/v1/mpesa/transactions'],
           [

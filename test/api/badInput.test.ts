@@ -186,6 +186,16 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
   }),
   mpesa_check_status: () => ({ params: { paymentId: `pay_${ID_TAIL}` }, body: { refresh: false } }),
   mpesa_check_balance: () => ({ params: {}, body: { askProvider: false } }),
+  audit_grant_access: () => ({
+    params: {},
+    body: {
+      granteeOrgId: `org_${ID_TAIL}`,
+      scopes: ['audit:read'],
+      expiresAt: '2030-01-01T00:00:00Z',
+      reason: 'annual audit',
+    },
+  }),
+  audit_revoke_grant: () => ({ params: { grantId: `grt_${ID_TAIL}` }, body: { reason: 'done' } }),
   update_payment_settings: () => ({
     params: {},
     body: {
