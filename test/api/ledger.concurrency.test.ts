@@ -5,6 +5,9 @@
  * below zero, nothing is lost, and the read models agree with the books.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
@@ -27,8 +30,11 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
   let app: TestApp;
   let second: RunningServer;
 
+  let dataDir: string;
+
   beforeAll(async () => {
     app = await startTestApp('postgres');
+    dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-second-'));
     // A second server on the same database: its own book, its own projector.
     const schema = (app.server.runtime.db.description.match(/schema (\w+)/) ?? [])[1] ?? '';
     second = await startServer(
@@ -37,9 +43,9 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
         LOG_LEVEL: 'silent',
         DATABASE_URL: POSTGRES_URL,
         LEDGERLINE_DATABASE_SCHEMA: schema,
-        LEDGERLINE_DATA_DIR: app.server.runtime.db.description,
+        // A folder of its own for the key files a server writes (signing keys), removed after.
+        LEDGERLINE_DATA_DIR: dataDir,
         LEDGERLINE_JWT_SECRET: 'x'.repeat(32),
-        // Given, so that no vault key file is written into that (not a folder) data dir.
         LEDGERLINE_MASTER_KEY: randomBytes(32).toString('base64'),
       }),
     );
@@ -48,6 +54,7 @@ describe.skipIf(!run)('200 concurrent payouts against one float, on two servers'
   afterAll(async () => {
     await second.close();
     await app.close();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('lets exactly the affordable ones through, never below zero, with every answer accounted for', async () => {
