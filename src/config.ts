@@ -48,6 +48,16 @@ export interface Config {
   readonly simulatorDelayMs: number | null;
   /** Faults the M-Pesa simulator injects (for chaos tests and demos). */
   readonly simulatorFaults: { readonly callbackBeforeAnswer: boolean; readonly callbackCopies: number };
+  /**
+   * The background M-Pesa resolver (asks about payments whose callback never came): how often
+   * it runs, how long a payment waits before it is asked about, how many times at most. Each
+   * null keeps the resolver's own default (mpesaResolver.ts).
+   */
+  readonly mpesaResolver: {
+    readonly intervalMs: number | null;
+    readonly graceMs: number | null;
+    readonly attemptsMax: number | null;
+  };
   /** What `serve` serves: REST and MCP (hybrid), or one of them. */
   readonly mode: ServeMode;
   /** Browser origins allowed to reach /mcp and /sse besides loopback ones. */
@@ -87,6 +97,26 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     limits: parseLimits(env['LEDGERLINE_LIMITS']),
     simulatorDelayMs: parseDelay(env['LEDGERLINE_SIMULATOR_DELAY_MS']),
     simulatorFaults: parseFaults(env['LEDGERLINE_SIMULATOR_FAULTS']),
+    mpesaResolver: {
+      intervalMs: boundedInteger(
+        env['LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS'],
+        'LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS',
+        10,
+        RESOLVER_INTERVAL_MAX_MS,
+      ),
+      graceMs: boundedInteger(
+        env['LEDGERLINE_MPESA_RESOLVER_GRACE_MS'],
+        'LEDGERLINE_MPESA_RESOLVER_GRACE_MS',
+        0,
+        RESOLVER_GRACE_MAX_MS,
+      ),
+      attemptsMax: boundedInteger(
+        env['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS'],
+        'LEDGERLINE_MPESA_RESOLVER_ATTEMPTS',
+        1,
+        RESOLVER_ATTEMPTS_LIMIT,
+      ),
+    },
     mode: parseMode(env['LEDGERLINE_MODE']),
     mcpAllowedOrigins: list(env['LEDGERLINE_MCP_ALLOWED_ORIGINS']),
     mcpAllowedHosts: list(env['LEDGERLINE_MCP_ALLOWED_HOSTS']).map((host) => host.toLowerCase()),
@@ -208,6 +238,22 @@ function parseFaults(value: string | undefined): Config['simulatorFaults'] {
     }
   }
   return { callbackBeforeAnswer, callbackCopies };
+}
+
+/** The resolver waking less than hourly, or waiting more than a day, is a misconfiguration. */
+const RESOLVER_INTERVAL_MAX_MS = 60 * 60 * 1000;
+const RESOLVER_GRACE_MAX_MS = 24 * 60 * 60 * 1000;
+const RESOLVER_ATTEMPTS_LIMIT = 1_000;
+
+/** An optional integer setting within [min, max]; null when unset. */
+function boundedInteger(value: string | undefined, name: string, min: number, max: number): number | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || number < min || number > max) {
+    throw new ValidationError(name, `must be an integer from ${String(min)} to ${String(max)}`);
+  }
+  return number;
 }
 
 export const NATS_STREAM_DEFAULT = 'LEDGERLINE_EVENTS';

@@ -3,7 +3,7 @@ import { buildApp } from '../adapters/http/app.js';
 import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
 import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
-import { startMpesaResolver } from '../commands/payments/mpesaResolver.js';
+import { RESOLVER_DEFAULTS, startMpesaResolver } from '../commands/payments/mpesaResolver.js';
 import { bootstrap } from './admin.js';
 import type { FeedSessionOptions } from '../adapters/feed/session.js';
 import { say } from './output.js';
@@ -83,7 +83,12 @@ export async function startServer(
     runtime.services.payments.callbacks.setPublicUrl(address);
     const listening = app;
     const sweeper = startExpirySweeper(runtime.services);
-    const resolver = startMpesaResolver(runtime.services);
+    const resolver = startMpesaResolver(runtime.services, {
+      intervalMs: config.mpesaResolver.intervalMs ?? RESOLVER_DEFAULTS.intervalMs,
+      graceMs: config.mpesaResolver.graceMs ?? RESOLVER_DEFAULTS.graceMs,
+      batchMax: RESOLVER_DEFAULTS.batchMax,
+      attemptsMax: config.mpesaResolver.attemptsMax ?? RESOLVER_DEFAULTS.attemptsMax,
+    });
     const approvals = startApprovalSweeper(runtime.services);
     return {
       address,

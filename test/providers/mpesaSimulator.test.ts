@@ -157,6 +157,23 @@ describe('M-Pesa simulator', () => {
     }
   });
 
+  it('completes a push whose callback is lost: nothing is posted, the query answers the success', async () => {
+    const byPhone = value(await push(magicPhone(410)));
+    const byAmount = value(await push('0712345678', magicShillings(410)));
+    for (const accepted of [byPhone, byAmount]) {
+      expect(value(await simulator.stkQuery(credentials, accepted))).toMatchObject({ status: 'pending' });
+    }
+    scheduler.runAll();
+    await simulator.idle();
+    expect(receiver.requests).toHaveLength(0);
+    for (const accepted of [byPhone, byAmount]) {
+      expect(value(await simulator.stkQuery(credentials, accepted))).toMatchObject({
+        status: 'completed',
+        outcome: { status: 'succeeded' },
+      });
+    }
+  });
+
   it('loses the answer of a push that still succeeds and calls back (a provider timeout)', async () => {
     const answer = await push(magicPhone(408));
     expect(answer).toEqual({

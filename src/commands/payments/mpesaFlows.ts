@@ -18,7 +18,12 @@ import {
   type MpesaAmount,
 } from '../../domain/payments/mpesaAmount.js';
 import type { MpesaCallback } from '../../domain/payments/mpesaResults.js';
-import type { PaymentIntent, PaymentKind, PaymentState } from '../../domain/payments/payment.js';
+import type {
+  PaymentIntent,
+  PaymentKind,
+  PaymentState,
+  ReconciliationKind,
+} from '../../domain/payments/payment.js';
 import { isPhoneProblem, normalizeKenyanPhone, type Msisdn } from '../../domain/payments/phone.js';
 import { mappedAddress, type LedgerMapping } from '../../domain/payments/settings.js';
 import type { ProviderFailure } from '../../domain/payments/providerResult.js';
@@ -471,15 +476,17 @@ async function applyCallback(
   }
 
   // A payout's own result, or a transaction-status answer about it.
-  let succeeded = outcome.status === 'succeeded';
+  const succeeded = outcome.status === 'succeeded';
   let receipt =
     callback.kind === 'result' ? (callback.transactionId ?? callback.payout?.receipt ?? link.ref) : link.ref;
-  if (link.purpose === 'payout_status' && callback.kind === 'result') {
-    const reported = callback.status?.transactionStatus?.toLowerCase();
-    // The status query itself succeeded; what matters is the payout's status inside it.
-    if (succeeded && reported !== 'completed') return null;
-    succeeded = succeeded && reported === 'completed';
-    receipt = callback.status?.receiptNumber ?? receipt;
+  if (link.purpose === 'payout_status') {
+    const reported =
+      callback.kind === 'result' ? callback.status?.transactionStatus?.toLowerCase() : undefined;
+    // Only a completed payout settles by status query. "Not found", a failed query or any other
+    // status is no definite refusal (the payout may still be in flight): the reservation stays,
+    // the resolver asks again within its bound, the reservation's expiry releases it at worst.
+    if (!succeeded || reported !== 'completed') return null;
+    if (callback.kind === 'result') receipt = callback.status?.receiptNumber ?? receipt;
   }
   return settlePayout(context, orgId, paymentId, succeeded, receipt, outcome, metadata);
 }
@@ -702,7 +709,9 @@ export async function startReversal(
 
 /**
  * Asks M-Pesa about a payment still waiting for its result: an STK query answers at once; a
- * payout's transaction status answers by callback.
+ * payout's transaction status answers by callback. Every ask is recorded (ProviderStatusQueried),
+ * answered or not, so the resolver can count its attempts. Only a definite answer settles the
+ * payment: "still processing", a lost answer or a query M-Pesa refused leaves it pending.
  */
 export async function queryProvider(
   context: CommandContext,
@@ -713,13 +722,27 @@ export async function queryProvider(
   const state = await loadPayment(context, orgId, paymentId);
   const intent = state.intent;
   if (!intent || (state.status !== 'pending' && state.status !== 'initiated')) return false;
+  const stillPending = async (resultCode: string, resultText: string): Promise<false> => {
+    await decideOnPayment(context, orgId, paymentId, {
+      type: 'RecordStatusQuery',
+      outcome: 'pending',
+      resultCode,
+      resultText,
+    });
+    return false;
+  };
   const credentials = await mpesaCredentials(services, orgId);
   if (intent.kind === 'mpesa_collection') {
-    if (state.providerRef === null) return false;
+    if (state.providerRef === null) {
+      // The push's answer was lost: without its CheckoutRequestID, M-Pesa cannot be asked.
+      // Its callback (which carries our payment id in the URL) is what can still settle it.
+      return stillPending('no_reference', 'The CheckoutRequestID is unknown; waiting for the callback.');
+    }
     const answer = await services.payments.providers.mobileMoney.stkQuery(credentials, {
       checkoutRequestId: state.providerRef,
     });
-    if (!answer.ok || answer.value.status === 'pending') return false;
+    if (!answer.ok) return stillPending(answer.failure.kind, answer.failure.message);
+    if (answer.value.status === 'pending') return stillPending('processing', answer.value.description);
     const outcome = answer.value.outcome;
     await decideOnPayment(context, orgId, paymentId, {
       type: 'RecordStatusQuery',
@@ -753,7 +776,7 @@ export async function queryProvider(
       resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
       remarks: 'payout status',
     });
-    if (!answer.ok) return false;
+    if (!answer.ok) return stillPending(answer.failure.kind, answer.failure.message);
     const link: MpesaLink = {
       ref: answer.value.originatorConversationId,
       purpose: 'payout_status',
@@ -761,8 +784,34 @@ export async function queryProvider(
       reversalId: null,
     };
     const early = await linkRef(services, orgId, link, eventMetadata(context));
+    await stillPending('requested', 'Transaction status asked; the answer comes by callback.');
     for (const body of early) await applyCallbackBody(context, orgId, link, body);
     return true;
   }
   return false;
+}
+
+/** A reconciliation alert on the payment (once per kind): a person must compare the books with M-Pesa. */
+export async function raiseReconciliationAlert(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  kind: ReconciliationKind,
+  transferId: string | null,
+  detail: string,
+  metadata?: EventMetadata,
+) {
+  return decideOnPayment(
+    context,
+    orgId,
+    paymentId,
+    {
+      type: 'RaiseReconciliationAlert',
+      alertId: context.services.newId('rca'),
+      kind,
+      transferId,
+      detail,
+    },
+    metadata,
+  );
 }

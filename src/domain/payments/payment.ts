@@ -8,6 +8,7 @@
  * answer comes back as a new command), and the fraud score arrives already computed.
  */
 import { accept, refuse, unreachable, type Decision } from '../decider.js';
+import { canonicalJson } from '../canonicalJson.js';
 import { formatAmount, isAmountProblem, parseAmount } from '../ledger/money.js';
 
 export const PAYMENT_KINDS = ['mpesa_collection', 'mpesa_payout', 'card_payment'] as const;
@@ -86,7 +87,14 @@ export type PaymentEvent =
         reviewerId: string;
       };
     }
-  | { readonly type: 'PaymentSubmitted'; readonly data: { paymentId: string; providerRef: string } }
+  | {
+      readonly type: 'PaymentSubmitted';
+      /**
+       * `providerRef` is null when the provider's answer was lost and the request may have
+       * happened (its reference is unknown); a later PaymentSubmitted names it once learned.
+       */
+      readonly data: { paymentId: string; providerRef: string | null };
+    }
   | {
       readonly type: 'PaymentSucceeded';
       readonly data: {
@@ -137,7 +145,34 @@ export type PaymentEvent =
   | {
       readonly type: 'ReversalFailed';
       readonly data: { paymentId: string; reversalId: string; resultCode: string; resultText: string };
+    }
+  | {
+      readonly type: 'ReconciliationAlertRaised';
+      readonly data: {
+        paymentId: string;
+        alertId: string;
+        kind: ReconciliationKind;
+        amount: string;
+        currency: string;
+        /** The ledger transfer that recorded the money late, when one could be posted. */
+        transferId: string | null;
+        detail: string;
+      };
     };
+
+/**
+ * Where the books and the provider may disagree, for a person to check:
+ * - `payout_settled_after_expiry`: the provider paid a payout after its reservation expired;
+ *   the ledger recorded it late with a fresh transfer (`transferId`);
+ * - `payout_unposted`: the provider paid it but the ledger could not record it (float short);
+ * - `outcome_unresolved`: the provider was asked the bounded number of times and never said.
+ */
+export const RECONCILIATION_KINDS = [
+  'payout_settled_after_expiry',
+  'payout_unposted',
+  'outcome_unresolved',
+] as const;
+export type ReconciliationKind = (typeof RECONCILIATION_KINDS)[number];
 
 export type ReversalStatus = 'requested' | 'succeeded' | 'failed';
 
@@ -158,6 +193,15 @@ export interface PaymentState {
   readonly transferId: string | null;
   /** Reversals (M-Pesa: at most one) and refunds (cards: partial, up to what was captured). */
   readonly reversals: readonly ReversalState[];
+  /** Reconciliation alerts raised, by kind (each kind at most once per payment). */
+  readonly reconciliation: readonly ReconciliationKind[];
+  /** How many times the provider was asked about the payment's outcome. */
+  readonly statusQueries: number;
+  /**
+   * The callbacks recorded (canonical JSON of their summaries): the request side and the
+   * callback side may both apply the same callback when they race; it is recorded once.
+   */
+  readonly callbacks: readonly string[];
 }
 
 export const initialPaymentState: PaymentState = {
@@ -169,6 +213,9 @@ export const initialPaymentState: PaymentState = {
   receipt: null,
   transferId: null,
   reversals: [],
+  reconciliation: [],
+  statusQueries: 0,
+  callbacks: [],
 };
 
 export type PaymentCommand =
@@ -179,7 +226,8 @@ export type PaymentCommand =
       /** Used when the verdict holds the payment for review. */
       readonly alertId: string;
     }
-  | { readonly type: 'RecordSubmission'; readonly providerRef: string }
+  /** A null reference: the provider may have taken the request, but its answer was lost. */
+  | { readonly type: 'RecordSubmission'; readonly providerRef: string | null }
   | { readonly type: 'RecordCallback'; readonly providerRef: string | null; readonly body: object }
   | {
       readonly type: 'Settle';
@@ -199,6 +247,13 @@ export type PaymentCommand =
       readonly reviewerId: string;
     }
   | { readonly type: 'Cancel'; readonly reason: string }
+  | {
+      readonly type: 'RaiseReconciliationAlert';
+      readonly alertId: string;
+      readonly kind: ReconciliationKind;
+      readonly transferId: string | null;
+      readonly detail: string;
+    }
   | {
       readonly type: 'RequestReversal';
       readonly reversalId: string;
@@ -251,7 +306,9 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
     case 'FraudReviewed':
       return { ...state, status: event.data.outcome === 'released' ? 'initiated' : state.status };
     case 'PaymentSubmitted':
-      return { ...state, status: 'pending', providerRef: event.data.providerRef };
+      return { ...state, status: 'pending', providerRef: event.data.providerRef ?? state.providerRef };
+    case 'ReconciliationAlertRaised':
+      return { ...state, reconciliation: [...state.reconciliation, event.data.kind] };
     case 'PaymentSucceeded':
       return {
         ...state,
@@ -265,8 +322,12 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
     case 'PaymentCancelled':
       return { ...state, status: 'cancelled' };
     case 'ProviderCallbackReceived':
+      return {
+        ...state,
+        callbacks: [...state.callbacks, callbackKey(event.data.providerRef, event.data.body)],
+      };
     case 'ProviderStatusQueried':
-      return state;
+      return { ...state, statusQueries: state.statusQueries + 1 };
     case 'ReversalRequested': {
       const scale = state.intent?.scale ?? 0;
       return {
@@ -290,6 +351,10 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
     default:
       return unreachable(event);
   }
+}
+
+function callbackKey(providerRef: string | null, body: object): string {
+  return canonicalJson({ providerRef, body });
 }
 
 function sameIntent(a: PaymentIntent, b: PaymentIntent): boolean {
@@ -481,10 +546,10 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
   if (!intent) return refuse('NOT_FOUND', 'No such payment.');
   const status = state.status ?? 'initiated';
   switch (command.type) {
-    case 'RecordSubmission':
-      if (status === 'pending' && state.providerRef === command.providerRef)
-        return accept([], result(state, status, false));
-      if (status !== 'initiated') return accept([], result(state, status, false));
+    case 'RecordSubmission': {
+      // A pending payment whose reference was unknown (its answer was lost) learns it once.
+      const learnsRef = status === 'pending' && state.providerRef === null && command.providerRef !== null;
+      if (status !== 'initiated' && !learnsRef) return accept([], result(state, status, false));
       return accept(
         [
           {
@@ -494,7 +559,29 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
         ],
         result(state, 'pending', true),
       );
+    }
+    case 'RaiseReconciliationAlert':
+      if (state.reconciliation.includes(command.kind)) return accept([], result(state, status, false));
+      return accept(
+        [
+          {
+            type: 'ReconciliationAlertRaised',
+            data: {
+              paymentId: intent.paymentId,
+              alertId: command.alertId,
+              kind: command.kind,
+              amount: intent.amount,
+              currency: intent.currency,
+              transferId: command.transferId,
+              detail: command.detail,
+            },
+          },
+        ],
+        result(state, status, true),
+      );
     case 'RecordCallback':
+      if (state.callbacks.includes(callbackKey(command.providerRef, command.body)))
+        return accept([], result(state, status, false));
       return accept(
         [
           {

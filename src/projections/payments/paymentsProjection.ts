@@ -46,6 +46,8 @@ interface PaymentRow {
   transfer_id: string | null;
   reversed_amount: string;
   reversal_status: string | null;
+  /** How many times the provider was asked about it (the resolver's bound). */
+  status_queries: number;
   created_at: string;
   updated_at: string;
 }
@@ -99,6 +101,7 @@ const PAYMENT_COLUMNS = [
   'transfer_id',
   'reversed_amount',
   'reversal_status',
+  'status_queries',
   'created_at',
   'updated_at',
 ];
@@ -134,6 +137,8 @@ export const PAYMENTS_EVENT_TYPES: readonly Event['type'][] = [
   'ReversalRequested',
   'ReversalSucceeded',
   'ReversalFailed',
+  'ProviderStatusQueried',
+  'ReconciliationAlertRaised',
   'PayoutBatchCreated',
 ];
 
@@ -146,7 +151,14 @@ function pick<Row>(rows: ReadonlyMap<string, Row>, keys: ReadonlySet<string>): R
 
 export const paymentsProjection: Projection = {
   name: 'payments',
-  tables: ['rm_customers', 'rm_payments', 'rm_fraud_alerts', 'rm_payment_methods', 'rm_payout_batches'],
+  tables: [
+    'rm_customers',
+    'rm_payments',
+    'rm_fraud_alerts',
+    'rm_payment_methods',
+    'rm_payout_batches',
+    'rm_reconciliation_alerts',
+  ],
   eventTypes: PAYMENTS_EVENT_TYPES,
   async apply(tx: SqlClient, events: readonly RecordedEvent[]): Promise<void> {
     const domain = events.map((event) => ({ event, e: { type: event.type, data: event.data } as Event }));
@@ -154,7 +166,9 @@ export const paymentsProjection: Projection = {
       e.type === 'CustomerCreated' || e.type === 'CustomerUpdated' ? [e.data.customerId] : [],
     );
     const paymentIds = domain.flatMap(({ e }) => ('paymentId' in e.data ? [e.data.paymentId] : []));
-    const alertIds = domain.flatMap(({ e }) => ('alertId' in e.data ? [e.data.alertId] : []));
+    const alertIds = domain.flatMap(({ e }) =>
+      e.type !== 'ReconciliationAlertRaised' && 'alertId' in e.data ? [e.data.alertId] : [],
+    );
     const customers = await loadRows<CustomerRow>(tx, 'rm_customers', 'customer_id', customerIds);
     const payments = await loadRows<PaymentRow>(tx, 'rm_payments', 'payment_id', paymentIds);
     const alerts = await loadRows<AlertRow>(tx, 'rm_fraud_alerts', 'alert_id', alertIds);
@@ -246,6 +260,7 @@ export const paymentsProjection: Projection = {
             transfer_id: null,
             reversed_amount: '0',
             reversal_status: null,
+            status_queries: 0,
             created_at: at,
             updated_at: at,
           });
@@ -307,6 +322,30 @@ export const paymentsProjection: Projection = {
               row.reversed_amount = new Decimal(row.reversed_amount).plus(e.data.amount).toFixed();
             }
           });
+          break;
+        case 'ProviderStatusQueried':
+          // Asked again: to the back of the resolver's queue, one attempt nearer its bound.
+          updatePayment(payments, touched.payments, e.data.paymentId, at, (row) => {
+            row.status_queries += 1;
+          });
+          break;
+        case 'ReconciliationAlertRaised':
+          await tx.query(
+            `INSERT INTO rm_reconciliation_alerts
+               (alert_id, org_id, payment_id, kind, amount, currency, transfer_id, detail, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (alert_id) DO NOTHING`,
+            [
+              e.data.alertId,
+              event.orgId,
+              e.data.paymentId,
+              e.data.kind,
+              e.data.amount,
+              e.data.currency,
+              e.data.transferId,
+              e.data.detail,
+              at,
+            ],
+          );
           break;
         default:
           break;

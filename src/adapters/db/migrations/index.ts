@@ -7,6 +7,7 @@ import { migration as fanoutLimits } from './0006_fanout_limits.js';
 import { migration as ledgerPostingsView } from './0007_ledger_postings_view.js';
 import { migration as payments } from './0009_payments.js';
 import { migration as approvals } from './0008_approvals.js';
+import { migration as paymentFollowups } from './0010_payment_followups.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ledgerPostingsView,
   approvals,
   payments,
+  paymentFollowups,
 ];

@@ -15,6 +15,7 @@
  * | 254700000021    | 100021       | ResultCode 21, initiator not allowed                        |
  * | 254700000404    | 100404       | accepted, but the callback never comes (query: pending)     |
  * | 254700000408    | 100408       | the HTTP answer is lost (timeout), the payment succeeds     |
+ * | 254700000410    | 100410       | succeeds, but the callback is lost (query: completed)       |
  * | anything else   | anything else| success (ResultCode 0) with a receipt                       |
  *
  * The phone wins when both are magic. B2C payouts also fail with 1 when the simulated float of
@@ -26,7 +27,8 @@ export type MagicBehaviour =
   | { readonly kind: 'succeed' }
   | { readonly kind: 'fail'; readonly resultCode: number; readonly description: string }
   | { readonly kind: 'never_call_back' }
-  | { readonly kind: 'lose_answer' };
+  | { readonly kind: 'lose_answer' }
+  | { readonly kind: 'lose_callback' };
 
 /** Magic phones: `2547000` + `0` + the four-digit suffix. */
 const MAGIC_PHONE = /^25470000(\d{4})$/;
@@ -35,6 +37,8 @@ const MAGIC_AMOUNT_BASE_SHILLINGS = 100_000n;
 const MAGIC_SUFFIX_MAX = 9_999n;
 export const NEVER_CALLS_BACK_SUFFIX = 404;
 export const LOSES_ANSWER_SUFFIX = 408;
+/** HTTP 410 Gone: the transaction completes, its callback is never posted. */
+export const LOSES_CALLBACK_SUFFIX = 410;
 
 /** Daraja's texts for the codes the simulator produces. */
 export const RESULT_DESCRIPTIONS: Readonly<Record<number, string>> = {
@@ -53,6 +57,7 @@ export const RESULT_DESCRIPTIONS: Readonly<Record<number, string>> = {
 function fromSuffix(suffix: number): MagicBehaviour | undefined {
   if (suffix === NEVER_CALLS_BACK_SUFFIX) return { kind: 'never_call_back' };
   if (suffix === LOSES_ANSWER_SUFFIX) return { kind: 'lose_answer' };
+  if (suffix === LOSES_CALLBACK_SUFFIX) return { kind: 'lose_callback' };
   if (String(suffix) in MPESA_FAILURE_CODES) {
     return { kind: 'fail', resultCode: suffix, description: RESULT_DESCRIPTIONS[suffix] ?? 'Failed.' };
   }

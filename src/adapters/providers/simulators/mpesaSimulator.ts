@@ -532,7 +532,9 @@ export class MpesaSimulator implements MobileMoney {
     accepted: ProviderResult<Value>,
     job: { kind: string; id: string; url: string; body: () => unknown; delayMs: number },
   ): Promise<ProviderResult<Value>> {
-    const callback = { kind: job.kind, id: job.id, url: job.url, body: job.body, copies: this.copies };
+    // A lost callback still completes the transaction (the body is built), but is never posted.
+    const copies = behaviour.kind === 'lose_callback' ? 0 : this.copies;
+    const callback = { kind: job.kind, id: job.id, url: job.url, body: job.body, copies };
     if (this.callbackBeforeAnswer) await this.sender.deliverNow(callback);
     else this.sender.schedule(job.delayMs, callback);
     if (behaviour.kind === 'lose_answer') {
