@@ -1,6 +1,6 @@
 /**
- * Whose audit trail a read is about. Without a grant id, the caller's own organization (from
- * the credential). With one, the granting organization, while the grant lives: the grant must
+ * Whose audit trail or read models a read is about. Without a grant id, the caller's own
+ * organization (from the credential). With one, the granting organization, while the grant lives: the grant must
  * name the caller's organization as grantee, be neither revoked nor expired (checked now, at
  * the read, against the grant's own stream), and hold the scope the read needs; the caller
  * must be an auditor member of the grantee or one of its API keys carrying audit:read. Any
@@ -21,7 +21,7 @@ import {
 } from '../../domain/audit/grants.js';
 import { LedgerlineError } from '../../domain/errors.js';
 import { streamName } from '../../domain/streamName.js';
-import type { Services } from '../context.js';
+import type { QueryContext, Services } from '../context.js';
 import type { Principal } from '../principal.js';
 
 /** A grant issued a moment ago may not be projected yet: wait this long for it once. */
@@ -106,7 +106,13 @@ export async function resolveAuditTarget(
     throw new LedgerlineError('FORBIDDEN', `This audit grant does not include ${scope}.`, {
       requiredScope: scope,
     });
-  if (principal.role !== 'auditor' && principal.actor.kind !== 'api_key') {
+  // A key is judged by its own scopes (a read-model query only demands ledger:read of it), a
+  // member by its role.
+  const mayReadAcross =
+    principal.actor.kind === 'api_key'
+      ? principal.scopes.includes('audit:read')
+      : principal.role === 'auditor';
+  if (!mayReadAcross) {
     throw new LedgerlineError(
       'FORBIDDEN',
       'Reading under an audit grant needs a member with the auditor role, or an API key with audit:read.',
@@ -115,6 +121,35 @@ export async function resolveAuditTarget(
   }
   await recordAccess(services, principal, { orgId, grantId: id }, operation, target, now);
   return { orgId, grantId: id };
+}
+
+/** What a read-model query takes to read another organization: the grant's id, holding ledger:read. */
+export const readModelGrantParam = grantParam.describe(
+  'To read another organization’s read models under an audit grant it gave your organization (the grant must hold ledger:read; you must be an auditor, or use an API key with audit:read), that grant’s id (grt_…; see audit_list_grants with as=grantee). Every such read is recorded in that organization’s access log. Omit to read your own organization.',
+);
+
+/**
+ * The organization a read-model query reads: the caller's own without a grant id, or — under a
+ * live grant holding `scope` — the granting organization, with the read recorded first
+ * (`operation` on `target`, for example `ledger_get_balance` on `account assets:cash`).
+ */
+export async function readModelOrg(
+  context: QueryContext,
+  id: string | undefined,
+  scope: GrantScope,
+  operation: string,
+  target: string,
+): Promise<string> {
+  const resolved = await resolveAuditTarget(
+    context.services,
+    context.principal,
+    id,
+    scope,
+    operation,
+    target,
+    context.now,
+  );
+  return resolved.orgId;
 }
 
 async function recordAccess(

@@ -27,7 +27,7 @@ const grantScopes = z
 export const auditGrantAccess = defineCommand({
   name: 'audit_grant_access',
   title: 'Grant an auditor organization read access',
-  description: `Lets another organization (an audit firm, a regulator) read this organization's audit trail until expiresAt: its members with the auditor role, and its API keys with audit:read, may then verify the hash chains, read streams and events, and export them, by passing the returned grantId. Scopes: audit:read (events, verify, export) and ledger:read (read models, replay). Expiry is required, in the future and at most ${GRANT_LIFETIME_DAYS_MAX} days away; every read made under the grant is listed by audit_list_access_log. Revoke with audit_revoke_grant. Org admins only.`,
+  description: `Lets another organization (an audit firm, a regulator) read this organization's audit trail until expiresAt: its members with the auditor role, and its API keys with audit:read, may then verify the hash chains, read streams and events, export them, and read the ledger's accounts, balances (also at a past point), transfers and account histories, by passing the returned grantId. Scopes: audit:read (events, verify, export) and ledger:read (the ledger read models — ledger_list_accounts, ledger_get_balance, ledger_list_transfers, ledger_get_transfer, ledger_account_history — and replay). Expiry is required, in the future and at most ${GRANT_LIFETIME_DAYS_MAX} days away; every read made under the grant is listed by audit_list_access_log. Revoke with audit_revoke_grant. Org admins only.`,
   input: z.strictObject({
     granteeOrgId: s.orgId.describe('The auditor organization that may read (org_…).'),
     scopes: grantScopes,

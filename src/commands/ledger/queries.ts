@@ -1,11 +1,15 @@
 /**
- * The ledger's queries, on the read models. Every one filters by the caller's organization.
+ * The ledger's queries, on the read models. Every one filters by one organization: the
+ * caller's (from the credential), or — given an audit grant's id — the organization that gave
+ * the caller's organization that grant, while it lives and holds ledger:read (see
+ * ../audit/access.ts; each such read lands in the granting organization's access log).
  */
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { parsePosition } from '../../adapters/eventstore/position.js';
 import { LedgerlineError, ValidationError } from '../../domain/errors.js';
 import { TRANSFER_CODES } from '../../domain/ledger/events.js';
+import { readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
 import * as s from '../schemas.js';
 import * as l from './schemas.js';
@@ -28,6 +32,10 @@ interface AccountRow {
 
 const ACCOUNT_COLUMNS = `address, asset, scale, account_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits,
   credit_limit::text, metadata, status, debits_posted::text, credits_posted::text, debits_pending::text, credits_pending::text`;
+
+/** What each ledger query's description says of reading another organization under an audit grant. */
+const GRANT_NOTE =
+  ' With grantId, the organization that gave your organization that audit grant (ledger:read), as the grant allows; the read is recorded in its access log.';
 
 /** The four balances and the derived ones, in the asset's scale (SPEC §4). */
 export function balancesOf(
@@ -89,11 +97,13 @@ export const ledgerListAccounts = defineQuery({
   name: 'ledger_list_accounts',
   title: 'Ledger accounts',
   description:
-    'The organization’s ledger accounts with their balances, by address, a page at a time; filter by address prefix (assets:mpesa) or asset.',
+    'The organization’s ledger accounts with their balances, by address, a page at a time; filter by address prefix (assets:mpesa) or asset.' +
+    GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
     prefix: z.string().max(200).optional(),
     asset: l.asset.optional(),
+    grantId: readModelGrantParam,
   }),
   result: s.page(account),
   scope: 'ledger:read',
@@ -102,18 +112,20 @@ export const ledgerListAccounts = defineQuery({
   rest: { path: '/v1/ledger/accounts' },
   mcp: { resource: { uri: 'ledger://accounts', name: 'Ledger accounts' } },
   async run(params, context) {
+    const cursor = s.decodeCursor(params.cursor);
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'ledger:read',
+      'ledger_list_accounts',
+      'accounts',
+    );
     const { rows } = await context.services.db.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM rm_ledger_accounts
         WHERE org_id = $1 AND ($2::text IS NULL OR address > $2) AND ($3::text IS NULL OR starts_with(address, $3))
           AND ($4::text IS NULL OR asset = $4)
         ORDER BY address LIMIT $5`,
-      [
-        context.principal.orgId,
-        s.decodeCursor(params.cursor),
-        params.prefix ?? null,
-        params.asset ?? null,
-        params.limit + 1,
-      ],
+      [orgId, cursor, params.prefix ?? null, params.asset ?? null, params.limit + 1],
     );
     return s.pageOf(rows, params.limit, toAccount, (item) => item.address);
   },
@@ -147,8 +159,13 @@ export const ledgerGetBalance = defineQuery({
   name: 'ledger_get_balance',
   title: 'An account’s balance, now or at any past point',
   description:
-    'The balances of one account (debits and credits, posted and pending, and the posted and available balance). With at= (an ISO timestamp or a position) the balances as they were then.',
-  params: z.strictObject({ address: l.address, at: z.string().max(64).optional() }),
+    'The balances of one account (debits and credits, posted and pending, and the posted and available balance). With at= (an ISO timestamp or a position) the balances as they were then.' +
+    GRANT_NOTE,
+  params: z.strictObject({
+    address: l.address,
+    at: z.string().max(64).optional(),
+    grantId: readModelGrantParam,
+  }),
   result: z.object({
     address: z.string(),
     asset: z.string(),
@@ -173,9 +190,15 @@ export const ledgerGetBalance = defineQuery({
     },
   },
   async run(params, context) {
-    const orgId = context.principal.orgId;
-    // A malformed `at` is a 400 whether or not the account exists.
+    // A malformed `at` is a 400 whether or not the account exists (and is no read under a grant).
     const at = params.at === undefined ? null : parseAt(params.at);
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'ledger:read',
+      'ledger_get_balance',
+      params.at === undefined ? `account ${params.address}` : `account ${params.address} at ${params.at}`,
+    );
     const { rows } = await context.services.db.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM rm_ledger_accounts WHERE org_id = $1 AND address = $2`,
       [orgId, params.address],
@@ -279,13 +302,15 @@ export const ledgerListTransfers = defineQuery({
   name: 'ledger_list_transfers',
   title: 'Transfers',
   description:
-    'The organization’s transfers, oldest first, a page at a time; filter by account (either side), status (posted, pending, voided, expired), code, or reference.',
+    'The organization’s transfers, oldest first, a page at a time; filter by account (either side), status (posted, pending, voided, expired), code, or reference.' +
+    GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
     account: l.address.optional(),
     status: z.enum(['posted', 'pending', 'voided', 'expired']).optional(),
     code: z.enum(TRANSFER_CODES).optional(),
     reference: z.string().max(200).optional(),
+    grantId: readModelGrantParam,
   }),
   result: s.page(transfer),
   scope: 'ledger:read',
@@ -297,6 +322,13 @@ export const ledgerListTransfers = defineQuery({
     // The key is "<position>/<transferId>": a cursor holds printable characters only, never a space.
     const match = after === null ? null : /^(\d+)-(\d+)\/(.+)$/.exec(after);
     if (after !== null && !match) throw new ValidationError('cursor', 'is not a cursor this list gave');
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'ledger:read',
+      'ledger_list_transfers',
+      params.account === undefined ? 'transfers' : `transfers of account ${params.account}`,
+    );
     const { rows } = await context.services.db.query<TransferRow>(
       `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers
         WHERE org_id = $1 AND ($2::numeric IS NULL OR (commit_position, prepare_position, transfer_id) > ($2::numeric, $3::numeric, $4::text))
@@ -304,7 +336,7 @@ export const ledgerListTransfers = defineQuery({
           AND ($7::text IS NULL OR code = $7) AND ($8::text IS NULL OR reference = $8)
         ORDER BY commit_position, prepare_position, transfer_id LIMIT $9`,
       [
-        context.principal.orgId,
+        orgId,
         match?.[1] ?? null,
         match?.[2] ?? null,
         match?.[3] ?? null,
@@ -323,8 +355,9 @@ export const ledgerGetTransfer = defineQuery({
   name: 'ledger_get_transfer',
   title: 'A transfer',
   description:
-    'One transfer of the organization by its id, with its status, what of it was posted and what was given back.',
-  params: z.strictObject({ transferId: l.transferId }),
+    'One transfer of the organization by its id, with its status, what of it was posted and what was given back.' +
+    GRANT_NOTE,
+  params: z.strictObject({ transferId: l.transferId, grantId: readModelGrantParam }),
   result: transfer,
   scope: 'ledger:read',
   minRole: 'any',
@@ -343,9 +376,16 @@ export const ledgerGetTransfer = defineQuery({
     },
   },
   async run(params, context) {
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'ledger:read',
+      'ledger_get_transfer',
+      `transfer ${params.transferId}`,
+    );
     const { rows } = await context.services.db.query<TransferRow>(
       `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers WHERE org_id = $1 AND transfer_id = $2`,
-      [context.principal.orgId, params.transferId],
+      [orgId, params.transferId],
     );
     const row = rows[0];
     if (!row) throw new LedgerlineError('NOT_FOUND', `No transfer ${params.transferId}.`);
@@ -367,8 +407,9 @@ export const ledgerAccountHistory = defineQuery({
   name: 'ledger_account_history',
   title: 'An account’s history',
   description:
-    'Every change to one account’s balances, oldest first, a page at a time: the transfer, debit or credit side, pending or posted, and the signed amount (a released reservation is negative).',
-  params: z.strictObject({ ...s.pageParams, address: l.address }),
+    'Every change to one account’s balances, oldest first, a page at a time: the transfer, debit or credit side, pending or posted, and the signed amount (a released reservation is negative).' +
+    GRANT_NOTE,
+  params: z.strictObject({ ...s.pageParams, address: l.address, grantId: readModelGrantParam }),
   result: s.page(
     z.object({
       position: z.string(),
@@ -385,11 +426,17 @@ export const ledgerAccountHistory = defineQuery({
   audience: 'organization',
   rest: { path: '/v1/ledger/accounts/:address/history' },
   async run(params, context) {
-    const orgId = context.principal.orgId;
-    // A malformed cursor is a 400 whether or not the account exists.
+    // A malformed cursor is a 400 whether or not the account exists (and is no read under a grant).
     const after = s.decodeCursor(params.cursor);
     const match = after === null ? null : /^(\d+)-(\d+)-(\d+)$/.exec(after);
     if (after !== null && !match) throw new ValidationError('cursor', 'is not a cursor this list gave');
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'ledger:read',
+      'ledger_account_history',
+      `history of account ${params.address}`,
+    );
     const exists = await context.services.db.query(
       'SELECT 1 FROM rm_ledger_accounts WHERE org_id = $1 AND address = $2',
       [orgId, params.address],

@@ -7,7 +7,11 @@
 import type { Scope } from '../access.js';
 import { accept, refuse, type Decider, type Decision } from '../decider.js';
 
-/** What a grant may allow: the organization's audit trail and its ledger read models. */
+/**
+ * What a grant may allow: audit:read the organization's audit trail (streams, events, verify,
+ * export); ledger:read its ledger read models (accounts, balances, transfers, histories) and
+ * replay.
+ */
 export const GRANT_SCOPES = ['audit:read', 'ledger:read'] as const satisfies readonly Scope[];
 export type GrantScope = (typeof GRANT_SCOPES)[number];
 
@@ -175,7 +179,7 @@ export interface AuditAccessRecorded {
     granteeOrgId: string;
     /** The catalog name (or CLI verb) of the read. */
     operation: string;
-    /** What was read: a stream name, `organization`, or an export window. */
+    /** What was read: a stream name, `organization`, an export window, or a read model (`account …`). */
     target: string;
   };
 }
