@@ -237,6 +237,33 @@ for (const { backend, run } of BACKENDS) {
         }
       });
 
+      it('documents grantId on every query that reads under an audit grant, saying what it is for', () => {
+        const takesGrant = (query: AnyQuery): boolean => {
+          const schema = z.toJSONSchema(query.params, { io: 'input', unrepresentable: 'any' }) as {
+            properties?: Record<string, unknown>;
+          };
+          return 'grantId' in (schema.properties ?? {});
+        };
+        const granted = QUERIES.filter((query) => takesGrant(query) && query.scope !== 'audit:read');
+        expect(granted.map((query) => query.name)).toEqual(
+          expect.arrayContaining(['ledger_get_balance', 'ledger_list_transfers', 'ledger_account_history']),
+        );
+        // The access log's grantId filters the log; every other one reads under the grant.
+        for (const query of QUERIES.filter(
+          (each) => takesGrant(each) && each.name !== 'audit_list_access_log',
+        )) {
+          const parameter = (operationOf(query)?.parameters ?? []).find(
+            (each) => each.in === 'query' && each.name === 'grantId',
+          ) as (Parameter & { description?: string }) | undefined;
+          expect(parameter, query.name).toBeDefined();
+          expect(parameter?.required ?? false, query.name).toBe(false);
+          const description =
+            parameter?.description ?? (parameter?.schema?.['description'] as string | undefined);
+          expect(String(description), query.name).toMatch(/audit grant/);
+          expect(parameter?.schema?.['pattern'], query.name).toBe('^grt_[0-9A-Z]{26}$');
+        }
+      });
+
       it('documents cursor and limit on every list, and nextCursor in its answer', () => {
         expect(LIST_QUERIES.length).toBeGreaterThan(0);
         const missing: string[] = [];
