@@ -242,6 +242,10 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
       if (failure.code === 'INTERNAL')
         services.log.error({ err: error, tool: tool.name, requestId }, 'MCP tool failed');
       return toolError(failure, requestId);
+    } finally {
+      // The SDK drops the answer to a cancelled call, so the log is where its end is seen.
+      if (extra.signal.aborted)
+        services.log.info({ tool: tool.name, requestId }, 'MCP tool call cancelled by the client');
     }
   });
 

@@ -10,7 +10,12 @@ import {
   TRANSACTION_DESC_LENGTH_MAX,
 } from '../../domain/payments/mobileMoney.js';
 import { KES_SCALE } from '../../domain/payments/mpesaAmount.js';
-import { decidePayoutBatch, payoutBatchDecider, type PayoutItem } from '../../domain/payments/payoutBatch.js';
+import {
+  cancelUnsentPayouts,
+  decidePayoutBatch,
+  payoutBatchDecider,
+  type PayoutItem,
+} from '../../domain/payments/payoutBatch.js';
 import { formatAmount, parseAmount } from '../../domain/ledger/money.js';
 import { streamName } from '../../domain/streamName.js';
 import { executeOnStream } from '../aggregate.js';
@@ -157,7 +162,7 @@ const bulkItem = z.strictObject({
 export const mpesaBulkPayment = defineCommand({
   name: 'mpesa_bulk_payment',
   title: 'Pay out to many phones (M-Pesa B2C)',
-  description: `Sends up to ${BULK_PAYOUTS_MAX} M-Pesa payouts in one batch. The batch id is yours and unique in the organization forever: the same batch again answers what the first did; another batch under the same id is refused (ID_REUSED). Each payout is fraud-scored, then reserves its amount on the M-Pesa float (a pending ledger transfer) so the float can never be overspent; payouts the float cannot cover fail with INSUFFICIENT_FUNDS and are not sent. Each reservation is posted or voided when M-Pesa’s result arrives. Moves real money on live credentials; long batches report progress over MCP.`,
+  description: `Sends up to ${BULK_PAYOUTS_MAX} M-Pesa payouts in one batch. The batch id is yours and unique in the organization forever: the same batch again answers what the first did; another batch under the same id is refused (ID_REUSED). Each payout is fraud-scored, then reserves its amount on the M-Pesa float (a pending ledger transfer) so the float can never be overspent; payouts the float cannot cover fail with INSUFFICIENT_FUNDS and are not sent. Each reservation is posted or voided when M-Pesa’s result arrives. Moves real money on live credentials; long batches report progress over MCP (one step per payout sent). Cancelling the call (MCP notifications/cancelled) stops the batch between payouts: those under way finish, the rest are recorded as cancelled and never sent; sending the same batch again answers each payout's status.`,
   input: z.strictObject({
     batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
     remarks: z.string().trim().min(1).max(100),
@@ -205,11 +210,17 @@ export const mpesaBulkPayment = defineCommand({
       ),
     );
     const batch = created.output.batch;
+    const count = batch.items.length;
     let last = created;
+    let notSent = created.output.notSent;
     if (created.output.created) {
       let next = 0;
+      let sent = 0;
+      context.progress?.(0, count, `${count} payouts to send`);
       const worker = async () => {
         for (;;) {
+          // A cancelled call sends no further payout (those under way finish): one payout is the step.
+          if (context.signal?.aborted) return;
           const index = next;
           next += 1;
           const item = batch.items[index];
@@ -232,22 +243,38 @@ export const mpesaBulkPayment = defineCommand({
             'payout',
           );
           if (started.status === 'initiated') await submitPayout(context, orgId, started.intent);
+          sent += 1;
+          context.progress?.(sent, count, `${sent} of ${count} payouts sent`);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, batch.items.length) }, worker));
-      last = {
-        ...created,
-        position:
-          (await context.services.store.readStream(batchStream, { maxCount: 1 }))[0]?.position ??
-          created.position,
-      };
+      await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, count) }, worker));
+      const unsent = batch.items.slice(next).map((item) => item.paymentId);
+      if (unsent.length > 0) {
+        const cancelled = await executeOnStream(context, batchStream, payoutBatchDecider, (state) =>
+          cancelUnsentPayouts(
+            unsent,
+            'The caller cancelled the request while the batch was being sent.',
+            state,
+          ),
+        );
+        notSent = cancelled.output.notSent;
+        last = { ...cancelled, output: created.output };
+      } else {
+        last = {
+          ...created,
+          position:
+            (await context.services.store.readStream(batchStream, { maxCount: 1 }))[0]?.position ??
+            created.position,
+        };
+      }
     }
     const payouts = [];
     const counts: Record<string, number> = {};
     let position = last.position;
     for (const item of batch.items) {
-      const state = await loadPayment(context, orgId, item.paymentId);
-      const status = state.status ?? 'initiated';
+      const status = notSent.has(item.paymentId)
+        ? 'cancelled'
+        : ((await loadPayment(context, orgId, item.paymentId)).status ?? 'initiated');
       counts[status] = (counts[status] ?? 0) + 1;
       payouts.push({ paymentId: item.paymentId, phone: item.phone, amount: item.amount, status });
     }
