@@ -47,7 +47,11 @@ export interface Config {
   /** How long the M-Pesa simulator waits before it calls back; its own defaults when unset. */
   readonly simulatorDelayMs: number | null;
   /** Faults the M-Pesa simulator injects (for chaos tests and demos). */
-  readonly simulatorFaults: { readonly callbackBeforeAnswer: boolean; readonly callbackCopies: number };
+  readonly simulatorFaults: {
+    readonly callbackBeforeAnswer: boolean;
+    readonly callbackCopies: number;
+    readonly answerTimeout: boolean;
+  };
   /**
    * The background M-Pesa resolver (asks about payments whose callback never came): how often
    * it runs, how long a payment waits before it is asked about, how many times at most. Each
@@ -217,6 +221,7 @@ function parseDelay(value: string | undefined): number | null {
 
 function parseFaults(value: string | undefined): Config['simulatorFaults'] {
   let callbackBeforeAnswer = false;
+  let answerTimeout = false;
   let callbackCopies = 1;
   for (const fault of (nonEmpty(value) ?? '')
     .split(',')
@@ -224,6 +229,7 @@ function parseFaults(value: string | undefined): Config['simulatorFaults'] {
     .filter(Boolean)) {
     const copies = /^callback-copies=(\d+)$/.exec(fault);
     if (fault === 'callback-before-answer') callbackBeforeAnswer = true;
+    else if (fault === 'answer-timeout') answerTimeout = true;
     else if (
       copies?.[1] !== undefined &&
       Number(copies[1]) >= 1 &&
@@ -233,11 +239,11 @@ function parseFaults(value: string | undefined): Config['simulatorFaults'] {
     } else {
       throw new ValidationError(
         'LEDGERLINE_SIMULATOR_FAULTS',
-        `must list callback-before-answer and/or callback-copies=N (1 to ${CALLBACK_COPIES_MAX})`,
+        `must list callback-before-answer, answer-timeout and/or callback-copies=N (1 to ${CALLBACK_COPIES_MAX})`,
       );
     }
   }
-  return { callbackBeforeAnswer, callbackCopies };
+  return { callbackBeforeAnswer, callbackCopies, answerTimeout };
 }
 
 /** The resolver waking less than hourly, or waiting more than a day, is a misconfiguration. */

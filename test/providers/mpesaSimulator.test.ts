@@ -7,6 +7,7 @@ import {
   type MpesaSimulatorOptions,
 } from '../../src/adapters/providers/simulators/mpesaSimulator.js';
 import { ManualScheduler } from '../../src/adapters/providers/simulators/scheduler.js';
+import { DARAJA_REQUEST_TIMEOUT_MS } from '../../src/adapters/providers/daraja/darajaMobileMoney.js';
 import type { MpesaCredentials } from '../../src/domain/payments/credentials.js';
 import {
   isMpesaAmount,
@@ -186,6 +187,39 @@ describe('M-Pesa simulator', () => {
     });
     const [callback] = await callbacks(1);
     expect(callback).toMatchObject({ kind: 'stk', outcome: { status: 'succeeded' } });
+  });
+
+  it('with the answer-timeout fault, carries out pushes and payouts but answers as a Daraja timeout', async () => {
+    await simulator.close();
+    simulator = make({ faults: { answerTimeout: true } });
+    const lost = await push('0712345678', 40n);
+    expect(lost).toEqual({
+      ok: false,
+      failure: {
+        kind: 'unavailable',
+        message: `Daraja: no answer within ${String(DARAJA_REQUEST_TIMEOUT_MS)} ms (simulated timeout)`,
+        mayHaveHappened: true,
+      },
+    });
+    const payout = await simulator.b2cPayout(credentials, {
+      originatorConversationId: 'timeout-1',
+      phone: phone('0712345679'),
+      amount: shillings(15n),
+      remarks: 'x',
+      resultUrl: callbackUrl,
+    });
+    expect(payout).toMatchObject({ ok: false, failure: { kind: 'unavailable', mayHaveHappened: true } });
+    const results = await callbacks(2);
+    expect(results.map((callback) => [callback.kind, callback.outcome.status]).sort()).toEqual([
+      ['result', 'succeeded'],
+      ['stk', 'succeeded'],
+    ]);
+    // Queries are not money-moving: they answer as usual.
+    const status = await simulator.transactionStatus(credentials, {
+      originatorConversationId: 'timeout-1',
+      resultUrl: callbackUrl,
+    });
+    expect(status.ok).toBe(true);
   });
 
   it('can post the callback before answering the push', async () => {

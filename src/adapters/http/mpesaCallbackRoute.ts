@@ -15,7 +15,7 @@ import { LedgerlineError } from '../../domain/errors.js';
 export const CALLBACK_BODY_BYTES_MAX = 64 * 1024;
 
 export function registerMpesaCallbacks(app: FastifyInstance, services: Services): void {
-  app.post<{ Params: { orgId: string; token: string } }>(
+  app.post<{ Params: { orgId: string; token: string }; Querystring: { payment?: unknown } }>(
     '/callbacks/mpesa/:orgId/:token',
     { schema: { hide: true }, bodyLimit: CALLBACK_BODY_BYTES_MAX },
     async (request, reply) => {
@@ -27,7 +27,9 @@ export function registerMpesaCallbacks(app: FastifyInstance, services: Services)
         );
         throw new LedgerlineError('NOT_FOUND', 'No such route.');
       }
-      const verdict = await handleMpesaCallback(services, orgId, request.body, request.id);
+      // The payment the platform named in the URL it handed out (see mpesaCallbackUrl).
+      const named = typeof request.query.payment === 'string' ? request.query.payment : null;
+      const verdict = await handleMpesaCallback(services, orgId, request.body, request.id, named);
       return reply
         .code(200)
         .send({ ResultCode: 0, ResultDesc: verdict === 'malformed' ? 'Ignored' : 'Accepted' });

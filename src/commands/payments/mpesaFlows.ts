@@ -212,11 +212,16 @@ export async function submitCollection(context: CommandContext, orgId: string, i
     amount: shillingsOf(intent.amount).amount,
     accountReference: intent.reference,
     description: intent.description,
-    callbackUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+    callbackUrl: services.payments.callbacks.mpesaCallbackUrl(orgId, intent.paymentId),
   });
+  if (!answer.ok && answer.failure.kind === 'unavailable' && answer.failure.mayHaveHappened) {
+    // No answer in time: the customer may be typing the PIN right now. The payment stays
+    // pending with no reference; its callback names the payment in its URL and settles it
+    // (handleMpesaCallback), and the resolver keeps an eye on it within its bound.
+    return decideOnPayment(context, orgId, intent.paymentId, { type: 'RecordSubmission', providerRef: null });
+  }
   if (!answer.ok) {
-    // Without a CheckoutRequestID the push cannot be followed up; a callback for it, if one
-    // comes, is kept under its own reference and changes nothing.
+    // A definite refusal: nothing happened at M-Pesa.
     return decideOnPayment(context, orgId, intent.paymentId, {
       type: 'Settle',
       via: 'provider',
@@ -344,6 +349,7 @@ export async function handleMpesaCallback(
   orgId: string,
   body: unknown,
   requestId: string,
+  namedPaymentId: string | null = null,
 ): Promise<CallbackVerdict> {
   const parsed = parseMpesaCallback(body);
   if (!parsed.ok) {
@@ -353,7 +359,12 @@ export async function handleMpesaCallback(
   const context = systemContext(services, requestId, 'callback');
   const metadata = providerMetadata(requestId);
   const ref = refOf(parsed.callback);
-  const link = await recordCallback(services, orgId, ref, body as object, metadata);
+  const recorded = await recordCallback(services, orgId, ref, body as object, metadata);
+  const link =
+    recorded ??
+    (parsed.callback.kind === 'stk' && namedPaymentId !== null
+      ? await adoptLostPush(context, orgId, namedPaymentId, parsed.callback, metadata)
+      : null);
   if (!link) {
     services.log.warn(
       { orgId, requestId, ref },
@@ -363,6 +374,58 @@ export async function handleMpesaCallback(
   }
   await applyCallbackBody(context, orgId, link, body as object);
   return 'applied';
+}
+
+/**
+ * The callback of a push whose answer was lost: its CheckoutRequestID was never seen, but the
+ * URL names the payment. It is adopted only by that organization's pending collection that
+ * has no reference yet, and only when the amount and phone it reports (if any) are the
+ * payment's; the reference is then linked and recorded, so later callbacks and queries find it.
+ */
+async function adoptLostPush(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  callback: Extract<MpesaCallback, { kind: 'stk' }>,
+  metadata: EventMetadata,
+): Promise<MpesaLink | null> {
+  const services = context.services;
+  if (!/^pay_[0-9A-Z]{26}$/.test(paymentId)) return null;
+  const state = await loadPayment(context, orgId, paymentId);
+  const intent = state.intent;
+  // `initiated`: the callback outran the push's own (lost) answer being recorded.
+  const waiting = state.status === 'initiated' || state.status === 'pending';
+  if (intent?.kind !== 'mpesa_collection' || !waiting || state.providerRef !== null) return null;
+  const paid = callback.payment;
+  if (paid) {
+    const expected = parseAmount(intent.amount, intent.scale);
+    if (paid.amountMinor !== expected || String(paid.phone) !== intent.counterparty) {
+      services.log.warn(
+        { orgId, paymentId, ref: callback.checkoutRequestId },
+        'an M-Pesa callback naming a payment reports another amount or phone; not adopted',
+      );
+      return null;
+    }
+  }
+  const link: MpesaLink = {
+    ref: callback.checkoutRequestId,
+    purpose: 'collection',
+    paymentId,
+    reversalId: null,
+  };
+  await linkRef(services, orgId, link, metadata);
+  await decideOnPayment(
+    context,
+    orgId,
+    paymentId,
+    { type: 'RecordSubmission', providerRef: link.ref },
+    metadata,
+  );
+  services.log.info(
+    { orgId, paymentId, ref: link.ref },
+    'the callback of a push whose answer was lost found its payment',
+  );
+  return link;
 }
 
 async function applyCallbackBody(context: CommandContext, orgId: string, link: MpesaLink, body: object) {

@@ -10,7 +10,12 @@ import type { PaymentProviders } from '../../adapters/providers/paymentProviders
 export interface CallbackUrls {
   /** The base URL providers reach this platform at; set once the server listens, if not configured. */
   setPublicUrl(url: string): void;
-  mpesaCallbackUrl(orgId: string): string;
+  /**
+   * The organization's M-Pesa callback URL. With `paymentId`, the URL also names the payment
+   * (`?payment=`): an STK push whose answer was lost has no known CheckoutRequestID, and its
+   * callback can only be matched to the payment by what the platform put in the URL.
+   */
+  mpesaCallbackUrl(orgId: string, paymentId?: string): string;
   /** True when `token` is the organization's M-Pesa callback token. */
   verifyMpesaToken(orgId: string, token: string): boolean;
 }
@@ -33,9 +38,10 @@ export function callbackUrls(secret: Uint8Array, configuredPublicUrl: string | n
     setPublicUrl(url) {
       publicUrl ??= url.replace(/\/+$/, '');
     },
-    mpesaCallbackUrl(orgId) {
+    mpesaCallbackUrl(orgId, paymentId) {
       if (publicUrl === null) throw new Error('the public URL is not known before the server listens');
-      return `${publicUrl}/callbacks/mpesa/${orgId}/${tokenOf(orgId)}`;
+      const base = `${publicUrl}/callbacks/mpesa/${orgId}/${tokenOf(orgId)}`;
+      return paymentId === undefined ? base : `${base}?payment=${encodeURIComponent(paymentId)}`;
     },
     verifyMpesaToken(orgId, token) {
       const expected = Buffer.from(tokenOf(orgId));

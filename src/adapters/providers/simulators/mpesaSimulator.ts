@@ -32,6 +32,7 @@ import { wholeShillings } from '../../../domain/payments/mpesaAmount.js';
 import { classifyMpesaResult } from '../../../domain/payments/mpesaResultCodes.js';
 import { failed, succeeded, type ProviderResult } from '../../../domain/payments/providerResult.js';
 import { nairobiTimestamp } from '../../../domain/payments/stkPassword.js';
+import { DARAJA_REQUEST_TIMEOUT_MS } from '../daraja/darajaMobileMoney.js';
 import type { FetchFunction } from '../http.js';
 import { BoundedMap } from './boundedMap.js';
 import { CallbackSender, type CallbackDelivery } from './callbackSender.js';
@@ -71,6 +72,12 @@ export interface MpesaSimulatorFaults {
   readonly callbackCopies?: number;
   /** Posts the callback, and waits for the receiver's answer, before answering the request. */
   readonly callbackBeforeAnswer?: boolean;
+  /**
+   * M-Pesa takes every money-moving request (STK push, B2C payout, reversal) and carries it
+   * out, but its answer does not come in time: the caller gets what the Daraja adapter answers
+   * when its request timeout fires (`unavailable`, `mayHaveHappened`). Queries answer as usual.
+   */
+  readonly answerTimeout?: boolean;
 }
 
 export interface MpesaSimulatorOptions {
@@ -112,6 +119,8 @@ interface PayoutRecord {
 }
 
 const CENTS = 100n;
+/** Callback kinds of the requests that move money (the timeout fault loses their answers). */
+const MONEY_MOVING: ReadonlySet<string> = new Set(['stk', 'b2c', 'reversal']);
 
 export class MpesaSimulator implements MobileMoney {
   private readonly sender: CallbackSender;
@@ -120,6 +129,7 @@ export class MpesaSimulator implements MobileMoney {
   private readonly now: () => number;
   private readonly copies: number;
   private readonly callbackBeforeAnswer: boolean;
+  private readonly answerTimeout: boolean;
   private readonly initialFloatCents: bigint;
   private readonly pushes = new BoundedMap<string, StkRecord>(SIMULATOR_RECORDS_MAX);
   private readonly payouts = new BoundedMap<string, PayoutRecord>(SIMULATOR_RECORDS_MAX);
@@ -140,6 +150,7 @@ export class MpesaSimulator implements MobileMoney {
     this.now = options.now ?? Date.now;
     this.copies = Math.min(CALLBACK_COPIES_MAX, Math.max(1, options.faults?.callbackCopies ?? 1));
     this.callbackBeforeAnswer = options.faults?.callbackBeforeAnswer ?? false;
+    this.answerTimeout = options.faults?.answerTimeout ?? false;
     this.initialFloatCents = (options.initialFloatShillings ?? INITIAL_FLOAT_SHILLINGS) * CENTS;
   }
 
@@ -537,6 +548,13 @@ export class MpesaSimulator implements MobileMoney {
     const callback = { kind: job.kind, id: job.id, url: job.url, body: job.body, copies };
     if (this.callbackBeforeAnswer) await this.sender.deliverNow(callback);
     else this.sender.schedule(job.delayMs, callback);
+    if (this.answerTimeout && MONEY_MOVING.has(job.kind)) {
+      return failed({
+        kind: 'unavailable',
+        message: `Daraja: no answer within ${String(DARAJA_REQUEST_TIMEOUT_MS)} ms (simulated timeout)`,
+        mayHaveHappened: true,
+      });
+    }
     if (behaviour.kind === 'lose_answer') {
       return failed({
         kind: 'unavailable',
