@@ -254,6 +254,62 @@ describe.each(backends)('ledger API on $backend', ({ backend, available }) => {
     expect(late.status).toBe(409);
   });
 
+  it.skipIf(!available)(
+    'stores a batch as one event, and pages through its transfers one at a time without missing any',
+    async () => {
+      await command(
+        'POST',
+        '/v1/ledger/accounts',
+        { address: 'assets:bank:batch', asset: 'KES', type: 'asset' },
+        201,
+      );
+      await command(
+        'POST',
+        '/v1/ledger/accounts',
+        { address: 'customers:cus_batch:wallet', asset: 'KES', type: 'liability' },
+        201,
+      );
+      // Ids out of order on purpose: within the batch's one position, pages order by id.
+      const ids = ['batch_e', 'batch_a', 'batch_d', 'batch_b', 'batch_c'];
+      const made = await command('POST', '/v1/ledger/transfers', {
+        transfers: ids.map((transferId, index) => ({
+          transferId,
+          debitAccount: 'assets:bank:batch',
+          creditAccount: 'customers:cus_batch:wallet',
+          amount: `${String(index + 1)}.00`,
+        })),
+      });
+      expect(made.created).toBe(ids.length);
+      const stored = await app.server.runtime.services.db.query<{ event_type: string; n: number }>(
+        `SELECT event_type, jsonb_array_length(data->'transfers') AS n FROM ll_events
+          WHERE event_type = 'TransfersCreated' AND data->'transfers'->0->>'transferId' = 'batch_e'`,
+      );
+      expect(stored.rows).toEqual([{ event_type: 'TransfersCreated', n: ids.length }]);
+
+      const pageAll = async (path: string, id: (item: Record<string, unknown>) => string) => {
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        for (let page = 0; page < 20; page += 1) {
+          const body = await read(`${path}?limit=1${cursor === null ? '' : `&cursor=${cursor}`}`);
+          seen.push(...(body.items as Record<string, unknown>[]).map(id));
+          cursor = body.nextCursor as string | null;
+          if (cursor === null) break;
+        }
+        return seen;
+      };
+      const history = await pageAll('/v1/ledger/accounts/customers:cus_batch:wallet/history', (item) =>
+        String(item['transferId']),
+      );
+      expect(history).toEqual([...ids].sort());
+      const wallet = await read('/v1/ledger/accounts/customers:cus_batch:wallet/balance');
+      expect(wallet.balances.posted).toBe('15.00');
+      const pastBatch = await read(
+        `/v1/ledger/accounts/customers:cus_batch:wallet/balance?at=${String(made.position)}`,
+      );
+      expect(pastBatch.balances.posted).toBe('15.00');
+    },
+  );
+
   it.skipIf(!available)('refuses every bad amount with a clear reason, and writes nothing', async () => {
     await command(
       'POST',

@@ -21,7 +21,7 @@ const ACCOUNTS = ['assets:cash:main', 'customers:cus_1:wallet', 'revenue:fees'] 
 const SYSTEM = { actor: { kind: 'system' as const, id: 'property' }, channel: { kind: 'system' as const } };
 
 type Op =
-  | { kind: 'transfer'; from: number; to: number; cents: number; pending: boolean }
+  | { kind: 'transfer'; from: number; to: number; cents: number; pending: boolean; count: number }
   | { kind: 'post'; pick: number; cents: number | null }
   | { kind: 'void'; pick: number }
   | { kind: 'reverse'; pick: number; cents: number | null }
@@ -38,6 +38,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       to: fc.nat(2),
       cents: fc.integer({ min: 1, max: 5_000 }),
       pending: fc.boolean(),
+      // More than one is a batch: one TransfersCreated event for all that succeed.
+      count: fc.integer({ min: 1, max: 3 }),
     }),
   },
   {
@@ -141,25 +143,23 @@ describe('ledger replay and rebuild properties (PGlite)', () => {
           const pick = (n: number): string => known[n % Math.max(known.length, 1)] ?? 'none';
           switch (step.kind) {
             case 'transfer': {
-              const id = `t${index}`;
-              ids.push(id);
-              await execute({
-                type: 'CreateTransfers',
-                linked: false,
-                transfers: [
-                  {
-                    transferId: id,
-                    debitAccount: ACCOUNTS[step.from]!,
-                    creditAccount: ACCOUNTS[step.to]!,
-                    amount: money(step.cents),
-                    code: 'payment',
-                    metadata: {},
-                    reference: null,
-                    pendingTimeoutAt: step.pending ? '2099-01-01T00:00:00.000Z' : null,
-                    requestHash: id,
-                  },
-                ],
+              const transfers = Array.from({ length: step.count }, (_, k) => {
+                const id = step.count === 1 ? `t${index}` : `t${index}_${k}`;
+                ids.push(id);
+                return {
+                  transferId: id,
+                  // Each further item swaps the direction: a batch moves both ways between its accounts.
+                  debitAccount: ACCOUNTS[k % 2 === 0 ? step.from : step.to]!,
+                  creditAccount: ACCOUNTS[k % 2 === 0 ? step.to : step.from]!,
+                  amount: money(step.cents + k),
+                  code: 'payment' as const,
+                  metadata: {},
+                  reference: null,
+                  pendingTimeoutAt: step.pending ? '2099-01-01T00:00:00.000Z' : null,
+                  requestHash: id,
+                };
               });
+              await execute({ type: 'CreateTransfers', linked: false, transfers });
               break;
             }
             case 'post':
@@ -223,6 +223,10 @@ describe('ledger replay and rebuild properties (PGlite)', () => {
     for (const status of ['"status":"expired"', '"status":"voided"', '"status":"closed"'])
       expect(live).toContain(status);
     expect(live).toMatch(/"resolved_at":"[^"]+"/);
+    const batches = await test.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ll_events WHERE event_type = 'TransfersCreated'`,
+    );
+    expect(Number(batches.rows[0]?.n), 'histories made batches of several transfers').toBeGreaterThan(0);
     await rebuildProjections(test.db, store, [ledgerProjection]);
     expect(await dumpReadModels(test.db, [ledgerProjection])).toBe(live);
   });

@@ -196,6 +196,19 @@ export function transferred(
   };
 }
 
+/** The one TransfersCreated event of a command that made several transfers, in their order. */
+export function transfersCreated(...made: readonly LedgerEvent[]): LedgerEvent {
+  return {
+    type: 'TransfersCreated',
+    data: {
+      transfers: made.map((event) => {
+        if (event.type !== 'TransferCreated') throw new Error(`${event.type} is not a transfer`);
+        return event.data;
+      }),
+    },
+  };
+}
+
 export const pendingPosted = (transferId: string, amount: string): LedgerEvent => ({
   type: 'PendingTransferPosted',
   data: { transferId, amount },

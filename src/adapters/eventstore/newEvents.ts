@@ -11,8 +11,12 @@ import type { ActorKind, ChannelKind, EventMetadata, ExpectedRevision, NewEvent 
 
 /** At most this many events in one append. */
 export const APPEND_EVENTS_MAX = 5_000;
-/** One event's data and metadata, canonically encoded, at most this many bytes. */
-export const EVENT_BYTES_MAX = 256 * 1024;
+/**
+ * One event's data and metadata, canonically encoded, at most this many bytes: room for a
+ * ledger batch of plain transfers as one TransfersCreated (see TRANSFERS_EVENT_BYTES_MAX).
+ * EventStoreDB itself takes events up to 16 MiB within its MaxAppendSize.
+ */
+export const EVENT_BYTES_MAX = 1024 * 1024;
 /**
  * A whole append at most this many bytes of canonical data and metadata: room for a batch of
  * 1,000 ledger transfers in one atomic append. EventStoreDB's own default MaxAppendSize is

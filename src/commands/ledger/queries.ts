@@ -428,7 +428,9 @@ export const ledgerAccountHistory = defineQuery({
   async run(params, context) {
     // A malformed cursor is a 400 whether or not the account exists (and is no read under a grant).
     const after = s.decodeCursor(params.cursor);
-    const match = after === null ? null : /^(\d+)-(\d+)-(\d+)$/.exec(after);
+    // The key is "<position>-<seq>/<transferId>": the transfers of one batch share a position,
+    // so the transfer id orders them there (seq orders one transfer's own postings).
+    const match = after === null ? null : /^(\d+)-(\d+)-(\d+)\/(.+)$/.exec(after);
     if (after !== null && !match) throw new ValidationError('cursor', 'is not a cursor this list gave');
     const orgId = await readModelOrg(
       context,
@@ -447,9 +449,18 @@ export const ledgerAccountHistory = defineQuery({
               amount::text, occurred_at
          FROM rm_ledger_postings
         WHERE org_id = $1 AND address = $2
-          AND ($3::numeric IS NULL OR (commit_position, prepare_position, seq) > ($3::numeric, $4::numeric, $5::integer))
-        ORDER BY commit_position, prepare_position, seq LIMIT $6`,
-      [orgId, params.address, match?.[1] ?? null, match?.[2] ?? null, match?.[3] ?? null, params.limit + 1],
+          AND ($3::numeric IS NULL OR (commit_position, prepare_position, transfer_id, seq)
+                                       > ($3::numeric, $4::numeric, $6::text, $5::integer))
+        ORDER BY commit_position, prepare_position, transfer_id, seq LIMIT $7`,
+      [
+        orgId,
+        params.address,
+        match?.[1] ?? null,
+        match?.[2] ?? null,
+        match?.[3] ?? null,
+        match?.[4] ?? null,
+        params.limit + 1,
+      ],
     );
     return s.pageOf(
       rows,
@@ -463,7 +474,7 @@ export const ledgerAccountHistory = defineQuery({
         amount: row.amount,
         occurredAt: row.occurred_at.toISOString(),
       }),
-      (item) => `${item.position}-${item.seq}`,
+      (item) => `${item.position}-${String(item.seq)}/${item.transferId}`,
     );
   },
 });

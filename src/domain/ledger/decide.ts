@@ -243,7 +243,7 @@ function createTransfers(
     });
   }
   const overlay = new Overlay(state);
-  const events: LedgerEvent[] = [];
+  const made: TransferRecord[] = [];
   const results: ItemResult[] = [];
   for (const request of command.transfers) {
     const outcome = decideTransfer(state, overlay, request, now, null);
@@ -256,7 +256,7 @@ function createTransfers(
       result: outcome.exists ? 'exists' : 'created',
       message: null,
     });
-    if (!outcome.exists) events.push({ type: 'TransferCreated', data: outcome.record });
+    if (!outcome.exists) made.push(outcome.record);
   }
   const failed = results.some((item) => item.result !== 'created' && item.result !== 'exists');
   if (command.linked && failed) {
@@ -272,7 +272,77 @@ function createTransfers(
     );
     return accept([], { kind: 'transfers', results: linkedResults, created: 0 });
   }
-  return accept(events, { kind: 'transfers', results, created: events.length });
+  return accept(transfersCreated(made), { kind: 'transfers', results, created: made.length });
+}
+
+/**
+ * Estimated bytes of one transfer record in a TransfersCreated: at most this many per event.
+ * Half of what the event store takes in one event (EVENT_BYTES_MAX), so the estimate's slack
+ * and the envelope always fit: a batch of plain transfers is one event, a batch carrying a lot
+ * of metadata becomes a few, all in the same atomic append.
+ */
+export const TRANSFERS_EVENT_BYTES_MAX = 512 * 1024;
+/** Bytes of a record's JSON besides its strings: the keys, quotes, booleans and nulls. */
+const RECORD_OVERHEAD_BYTES = 220;
+
+/** An upper bound on a string's bytes in JSON (UTF-8, with escapes), without encoding it. */
+function jsonBytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20) bytes += 6;
+    else if (code === 0x22 || code === 0x5c) bytes += 2;
+    else if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else bytes += 3;
+  }
+  return bytes;
+}
+
+function recordBytes(record: TransferRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES;
+  for (const text of [
+    record.transferId,
+    record.debitAccount,
+    record.creditAccount,
+    record.asset,
+    record.amount,
+    record.code,
+    record.requestHash,
+    record.reference ?? '',
+    record.timeoutAt ?? '',
+    record.reversalOf ?? '',
+  ]) {
+    bytes += jsonBytes(text);
+  }
+  for (const [name, value] of Object.entries(record.metadata))
+    bytes += jsonBytes(name) + jsonBytes(value) + 6;
+  return bytes;
+}
+
+/**
+ * The events of transfers one command made: a TransferCreated for one; for several, as few
+ * TransfersCreated as fit the event size (usually one), in the order they were decided.
+ */
+export function transfersCreated(records: readonly TransferRecord[]): LedgerEvent[] {
+  const [only] = records;
+  if (only === undefined) return [];
+  if (records.length === 1) return [{ type: 'TransferCreated', data: only }];
+  const events: LedgerEvent[] = [];
+  let chunk: TransferRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = recordBytes(record);
+    if (chunk.length > 0 && bytes + size > TRANSFERS_EVENT_BYTES_MAX) {
+      events.push({ type: 'TransfersCreated', data: { transfers: chunk } });
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  events.push({ type: 'TransfersCreated', data: { transfers: chunk } });
+  return events;
 }
 
 function openAccount(state: LedgerState, command: Extract<LedgerCommand, { type: 'OpenAccount' }>): D {

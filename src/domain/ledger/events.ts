@@ -58,6 +58,12 @@ export type LedgerEvent =
   | { readonly type: 'AccountClosed'; readonly data: { address: string } }
   | { readonly type: 'AccountLimitChanged'; readonly data: { address: string; creditLimit: string | null } }
   | { readonly type: 'TransferCreated'; readonly data: TransferRecord }
+  /**
+   * Several transfers made by one command, committed together: one event for the batch
+   * rather than one per transfer, so a 1,000-transfer batch is one row, one hash and one
+   * envelope in the store instead of a thousand (issue 5). In the order they were decided.
+   */
+  | { readonly type: 'TransfersCreated'; readonly data: { transfers: readonly TransferRecord[] } }
   | { readonly type: 'PendingTransferPosted'; readonly data: { transferId: string; amount: string } }
   | { readonly type: 'PendingTransferVoided'; readonly data: { transferId: string } }
   | { readonly type: 'PendingTransferExpired'; readonly data: { transferId: string } };
@@ -67,6 +73,7 @@ export const LEDGER_EVENT_TYPES: readonly LedgerEvent['type'][] = [
   'AccountClosed',
   'AccountLimitChanged',
   'TransferCreated',
+  'TransfersCreated',
   'PendingTransferPosted',
   'PendingTransferVoided',
   'PendingTransferExpired',

@@ -130,29 +130,12 @@ export function evolveLedger(state: LedgerState, event: LedgerEvent): LedgerStat
         event.data.creditLimit === null ? null : units(event.data.creditLimit, target.scale);
       break;
     }
-    case 'TransferCreated': {
-      const record = event.data;
-      const debit = account(state, record.debitAccount);
-      const credit = account(state, record.creditAccount);
-      const amount = units(record.amount, debit.scale);
-      if (record.pending) {
-        debit.balances.debitsPending += amount;
-        credit.balances.creditsPending += amount;
-        state.pending.add(record.transferId);
-      } else {
-        debit.balances.debitsPosted += amount;
-        credit.balances.creditsPosted += amount;
-      }
-      state.transfers.set(record.transferId, {
-        record,
-        amount,
-        status: record.pending ? 'pending' : 'posted',
-        postedAmount: record.pending ? 0n : amount,
-        reversedAmount: 0n,
-      });
-      if (record.reversalOf !== null) transfer(state, record.reversalOf).reversedAmount += amount;
+    case 'TransferCreated':
+      applyCreated(state, event.data);
       break;
-    }
+    case 'TransfersCreated':
+      for (const record of event.data.transfers) applyCreated(state, record);
+      break;
     case 'PendingTransferPosted': {
       const pending = transfer(state, event.data.transferId);
       const debit = account(state, pending.record.debitAccount);
@@ -175,6 +158,28 @@ export function evolveLedger(state: LedgerState, event: LedgerEvent): LedgerStat
   }
   state.eventsApplied += 1;
   return state;
+}
+
+function applyCreated(state: LedgerState, record: TransferRecord): void {
+  const debit = account(state, record.debitAccount);
+  const credit = account(state, record.creditAccount);
+  const amount = units(record.amount, debit.scale);
+  if (record.pending) {
+    debit.balances.debitsPending += amount;
+    credit.balances.creditsPending += amount;
+    state.pending.add(record.transferId);
+  } else {
+    debit.balances.debitsPosted += amount;
+    credit.balances.creditsPosted += amount;
+  }
+  state.transfers.set(record.transferId, {
+    record,
+    amount,
+    status: record.pending ? 'pending' : 'posted',
+    postedAmount: record.pending ? 0n : amount,
+    reversedAmount: 0n,
+  });
+  if (record.reversalOf !== null) transfer(state, record.reversalOf).reversedAmount += amount;
 }
 
 function releasePending(state: LedgerState, pending: TransferState): void {

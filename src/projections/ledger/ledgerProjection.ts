@@ -95,6 +95,20 @@ class BatchFold {
     return found;
   }
 
+  create(event: RecordedEvent, record: TransferRecord, at: string): void {
+    this.transfers.set(key(event.orgId, record.transferId), transferRow(event, record));
+    this.touched.add(key(event.orgId, record.transferId));
+    this.move(event, record, record.pending ? 'pending' : 'posted', new Decimal(record.amount));
+    if (record.reversalOf === null) return;
+    const original = this.transfers.get(key(event.orgId, record.reversalOf));
+    if (!original) return;
+    original.reversed_amount = new Decimal(original.reversed_amount)
+      .plus(record.amount)
+      .toFixed(scaleOf(original.amount));
+    original.updated_at = at;
+    this.touched.add(key(event.orgId, record.reversalOf));
+  }
+
   move(
     event: RecordedEvent,
     record: { debitAccount: string; creditAccount: string },
@@ -111,6 +125,13 @@ class BatchFold {
       credit.credits_pending = credit.credits_pending.plus(amount);
     }
   }
+}
+
+/** The transfers an event creates: one, several (a batch's single event) or none. */
+function createdBy(e: LedgerEvent): readonly TransferRecord[] {
+  if (e.type === 'TransferCreated') return [e.data];
+  if (e.type === 'TransfersCreated') return e.data.transfers;
+  return [];
 }
 
 function asLedger(event: RecordedEvent): LedgerEvent {
@@ -189,14 +210,14 @@ export const ledgerProjection: Projection = {
       ) {
         referenced.push({ org: event.orgId, id: e.data.transferId });
       }
-      if (e.type === 'TransferCreated' && e.data.reversalOf !== null)
-        referenced.push({ org: event.orgId, id: e.data.reversalOf });
+      for (const record of createdBy(e)) {
+        if (record.reversalOf !== null) referenced.push({ org: event.orgId, id: record.reversalOf });
+      }
     }
     const created = new Set(
-      events.flatMap((event) => {
-        const e = asLedger(event);
-        return e.type === 'TransferCreated' ? [key(event.orgId, e.data.transferId)] : [];
-      }),
+      events.flatMap((event) =>
+        createdBy(asLedger(event)).map((record) => key(event.orgId, record.transferId)),
+      ),
     );
     await loadTransfers(
       tx,
@@ -251,23 +272,10 @@ export const ledgerProjection: Projection = {
             updated_at: at,
           });
           break;
-        case 'TransferCreated': {
-          const row = transferRow(event, e.data);
-          fold.transfers.set(key(event.orgId, e.data.transferId), row);
-          fold.touched.add(key(event.orgId, e.data.transferId));
-          fold.move(event, e.data, e.data.pending ? 'pending' : 'posted', new Decimal(e.data.amount));
-          if (e.data.reversalOf !== null) {
-            const original = fold.transfers.get(key(event.orgId, e.data.reversalOf));
-            if (original) {
-              original.reversed_amount = new Decimal(original.reversed_amount)
-                .plus(e.data.amount)
-                .toFixed(scaleOf(original.amount));
-              original.updated_at = at;
-              fold.touched.add(key(event.orgId, e.data.reversalOf));
-            }
-          }
+        case 'TransferCreated':
+        case 'TransfersCreated':
+          for (const record of createdBy(e)) fold.create(event, record, at);
           break;
-        }
         case 'PendingTransferPosted':
         case 'PendingTransferVoided':
         case 'PendingTransferExpired': {

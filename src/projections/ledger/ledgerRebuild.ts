@@ -5,8 +5,9 @@
  *
  * - accounts: the first opening of an address wins (ON CONFLICT DO NOTHING there); closing and
  *   limit changes apply in event order, the last one's time is `updated_at`;
- * - transfers: as created; then each resolution (post, void, expiry: at most one per transfer)
- *   and the sum of each transfer's reversals;
+ * - transfers: as created (one per TransferCreated, one per element of a TransfersCreated);
+ *   then each resolution (post, void, expiry: at most one per transfer) and the sum of each
+ *   transfer's reversals;
  * - balances: summed per account from the final transfer rows, which is what adding every
  *   change gives: posted amounts are `posted_amount` (zero until posted), pending amounts
  *   those of transfers still pending.
@@ -78,7 +79,12 @@ export async function rebuildLedgerInSql(tx: SqlClient, upTo: Position): Promise
             t.global_position
        FROM (SELECT e.org_id, e.data, e.occurred_at, e.global_position, ${COMMIT} AS commit,
                     (e.data->>'amount')::numeric AS amount, (e.data->>'pending')::boolean AS pending
-               FROM ll_events e WHERE e.event_type = 'TransferCreated' AND ${UP_TO}) t`,
+               FROM ll_events e WHERE e.event_type = 'TransferCreated' AND ${UP_TO}
+             UNION ALL
+             SELECT e.org_id, x.data, e.occurred_at, e.global_position, ${COMMIT},
+                    (x.data->>'amount')::numeric, (x.data->>'pending')::boolean
+               FROM ll_events e CROSS JOIN LATERAL jsonb_array_elements(e.data->'transfers') AS x(data)
+              WHERE e.event_type = 'TransfersCreated' AND ${UP_TO}) t`,
     bound,
   );
   await tx.query(

@@ -408,8 +408,9 @@ function decideModel(before: Model, op: Op, nowMs: number): { outcome: Outcome; 
         // Nothing of the batch is made: the model stays as it was.
         return { outcome: { ok: true, events: 0, items }, after: before };
       }
+      // Whatever a batch creates is one event: TransferCreated for one, TransfersCreated for more.
       const created = results.filter((result) => result === 'created').length;
-      return done({ ok: true, events: created, items: results });
+      return done({ ok: true, events: Math.min(created, 1), items: results });
     }
     case 'post': {
       const transfer = model.transfers.get(pick(IDS, op.id));
@@ -692,22 +693,24 @@ function balancesFromPostings(events: readonly LedgerEvent[]): Map<string, FourB
         }
         balances.set(event.data.address, zero());
         break;
-      case 'TransferCreated': {
-        const scale = scales.get(event.data.asset);
-        if (scale === undefined) throw new Error(`a transfer in ${event.data.asset}, an asset never opened`);
-        const amount = storedUnits(event.data.amount, scale);
-        const debit = of(event.data.debitAccount);
-        const credit = of(event.data.creditAccount);
-        if (event.data.pending) {
-          debit.debitsPending += amount;
-          credit.creditsPending += amount;
-        } else {
-          debit.debitsPosted += amount;
-          credit.creditsPosted += amount;
+      case 'TransferCreated':
+      case 'TransfersCreated':
+        for (const record of event.type === 'TransferCreated' ? [event.data] : event.data.transfers) {
+          const scale = scales.get(record.asset);
+          if (scale === undefined) throw new Error(`a transfer in ${record.asset}, an asset never opened`);
+          const amount = storedUnits(record.amount, scale);
+          const debit = of(record.debitAccount);
+          const credit = of(record.creditAccount);
+          if (record.pending) {
+            debit.debitsPending += amount;
+            credit.creditsPending += amount;
+          } else {
+            debit.debitsPosted += amount;
+            credit.creditsPosted += amount;
+          }
+          transfers.set(record.transferId, { debit, credit, amount, scale });
         }
-        transfers.set(event.data.transferId, { debit, credit, amount, scale });
         break;
-      }
       case 'PendingTransferPosted':
       case 'PendingTransferVoided':
       case 'PendingTransferExpired': {
@@ -738,8 +741,11 @@ class TransferIds {
   see(event: LedgerEvent): void {
     switch (event.type) {
       case 'TransferCreated':
-        check(!this.created.has(event.data.transferId), () => `${event.data.transferId} created twice`);
-        this.created.set(event.data.transferId, { pending: event.data.pending, amount: event.data.amount });
+      case 'TransfersCreated':
+        for (const record of event.type === 'TransferCreated' ? [event.data] : event.data.transfers) {
+          check(!this.created.has(record.transferId), () => `${record.transferId} created twice`);
+          this.created.set(record.transferId, { pending: record.pending, amount: record.amount });
+        }
         break;
       case 'PendingTransferPosted':
       case 'PendingTransferVoided':
@@ -861,14 +867,27 @@ function asOutcome(decision: Decision<LedgerEvent, LedgerResult>): Outcome {
   return { ok: true, events: events.length };
 }
 
-/** Batches: one event per 'created' item, in order; a linked batch that failed makes none. */
+/**
+ * Batches: one TransferCreated when one item is 'created', one TransfersCreated holding every
+ * 'created' item in order when several are; a linked batch that failed makes none.
+ */
 function checkBatch(op: Op, decision: Decision<LedgerEvent, LedgerResult>): void {
   if (op.type !== 'transfers' || !decision.ok || decision.result.kind !== 'transfers') return;
   const { results, created } = decision.result;
   expect(results.map((item) => item.transferId)).toEqual(op.items.map((item) => pick(IDS, item.id)));
   const createdIds = results.filter((item) => item.result === 'created').map((item) => item.transferId);
+  expect(decision.events.length).toBe(createdIds.length === 0 ? 0 : 1);
+  const [event] = decision.events;
+  if (createdIds.length === 1) expect(event?.type).toBe('TransferCreated');
+  if (createdIds.length > 1) expect(event?.type).toBe('TransfersCreated');
   expect(
-    decision.events.map((event) => (event.type === 'TransferCreated' ? event.data.transferId : event.type)),
+    decision.events.flatMap((made) =>
+      made.type === 'TransferCreated'
+        ? [made.data.transferId]
+        : made.type === 'TransfersCreated'
+          ? made.data.transfers.map((record) => record.transferId)
+          : [made.type],
+    ),
   ).toEqual(createdIds);
   expect(created).toBe(createdIds.length);
   if (op.linked && results.some((item) => item.result !== 'created' && item.result !== 'exists')) {
