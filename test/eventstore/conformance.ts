@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { ConcurrencyError, LedgerlineError, ValidationError } from '../../src/domain/errors.js';
 import { comparePositions } from '../../src/adapters/eventstore/position.js';
 import { GENESIS_HASH } from '../../src/adapters/eventstore/hashChain.js';
+import { APPEND_BYTES_MAX, EVENT_BYTES_MAX } from '../../src/adapters/eventstore/newEvents.js';
 import type {
   EventStore,
   NewEvent,
@@ -563,11 +564,15 @@ export function eventStoreConformance(adapter: string, open: () => Promise<Confo
       it('refuses an oversized event and an oversized append', async () => {
         const stream = `${testOrg()}.thing-big`;
         const huge = await expectRejects(
-          store.append(stream, [newEvent('X', { blob: 'x'.repeat(300 * 1024) })], 'any'),
+          store.append(stream, [newEvent('X', { blob: 'x'.repeat(EVENT_BYTES_MAX + 1) })], 'any'),
           LedgerlineError,
         );
         expect(huge.code).toBe('APPEND_TOO_LARGE');
-        const many = Array.from({ length: 24 }, () => newEvent('X', { blob: 'x'.repeat(200 * 1024) }));
+        // Each event fits on its own; together they pass the append's bound.
+        const each = Math.floor(EVENT_BYTES_MAX / 2);
+        const many = Array.from({ length: Math.ceil(APPEND_BYTES_MAX / each) + 1 }, () =>
+          newEvent('X', { blob: 'x'.repeat(each) }),
+        );
         const tooMany = await expectRejects(store.append(stream, many, 'any'), LedgerlineError);
         expect(tooMany.code).toBe('APPEND_TOO_LARGE');
         expect(await store.readStream(stream)).toEqual([]);
