@@ -14,6 +14,7 @@ import { registerOpenApi } from './openapi.js';
 import type { EventPublisher } from '../bus/publisher.js';
 import { registerLiveFeed, type LiveFeedOptions } from './liveFeedRoutes.js';
 import { registerMpesaCallbacks } from './mpesaCallbackRoute.js';
+import { registerStripeWebhooks } from './stripeWebhookRoute.js';
 
 export interface AppDependencies {
   readonly db: Database;
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     for (const query of deps.queries ?? []) registerQuery(app, deps.services, query);
     if (deps.feed) registerLiveFeed(app, deps.services, deps.feed);
     registerMpesaCallbacks(app, deps.services);
+    await registerStripeWebhooks(app, deps.services);
   }
   for (const plugin of deps.plugins ?? []) await plugin(app);
   return app;

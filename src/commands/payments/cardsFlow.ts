@@ -6,6 +6,7 @@
  * whose answer was lost is finished by running this again (get_payment, the review that
  * released it), never by charging anew.
  */
+import type { EventMetadata } from '../../adapters/eventstore/port.js';
 import type { StripeCredentials } from '../../domain/payments/credentials.js';
 import { customerDecider } from '../../domain/customers/customer.js';
 import { ConcurrencyError, LedgerlineError } from '../../domain/errors.js';
@@ -40,10 +41,11 @@ export async function recordOnPayment(
   orgId: string,
   paymentId: string,
   command: PaymentCommand,
+  metadata: EventMetadata = eventMetadata(context),
 ) {
   for (let round = 1; ; round += 1) {
     try {
-      return await decideOnPayment(context, orgId, paymentId, command);
+      return await decideOnPayment(context, orgId, paymentId, command, metadata);
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || round >= RESULT_RECORD_ROUNDS_MAX) throw error;
     }
@@ -163,31 +165,52 @@ export async function submitCardPayment(
   return { state: await loadPayment(context, orgId, paymentId), unknownOutcome: null };
 }
 
-async function recordCharge(
+/**
+ * Records what the processor says about a payment's charge (its answer, or a webhook): the
+ * reference, then success (posted once, id = payment id) or failure (`failure` names why, when
+ * known), or nothing more while it is still processing.
+ */
+export async function recordCharge(
   context: CommandContext,
   orgId: string,
   intent: PaymentIntent,
   charge: CardPayment,
+  failure?: { readonly code: string; readonly message: string },
+  metadata: EventMetadata = eventMetadata(context),
 ): Promise<PaymentState> {
   const { paymentId } = intent;
-  await recordOnPayment(context, orgId, paymentId, { type: 'RecordSubmission', providerRef: charge.id });
+  await recordOnPayment(
+    context,
+    orgId,
+    paymentId,
+    { type: 'RecordSubmission', providerRef: charge.id },
+    metadata,
+  );
   if (charge.status === 'canceled' || charge.status === 'requires_payment_method') {
-    await recordOnPayment(context, orgId, paymentId, {
-      type: 'Settle',
-      via: 'provider',
-      result: {
-        outcome: 'failed',
-        resultCode: charge.status,
-        resultText: `The processor answered ${charge.status}.`,
+    await recordOnPayment(
+      context,
+      orgId,
+      paymentId,
+      {
+        type: 'Settle',
+        via: 'provider',
+        result: {
+          outcome: 'failed',
+          resultCode: failure?.code ?? charge.status,
+          resultText: failure?.message ?? `The processor answered ${charge.status}.`,
+        },
       },
-    });
+      metadata,
+    );
   } else if (charge.status === 'succeeded') {
-    const transferId = await postCardSale(context, orgId, intent);
-    await recordOnPayment(context, orgId, paymentId, {
-      type: 'Settle',
-      via: 'provider',
-      result: { outcome: 'succeeded', receipt: charge.id, transferId },
-    });
+    const transferId = await postCardSale(context, orgId, intent, metadata);
+    await recordOnPayment(
+      context,
+      orgId,
+      paymentId,
+      { type: 'Settle', via: 'provider', result: { outcome: 'succeeded', receipt: charge.id, transferId } },
+      metadata,
+    );
   }
   // Anything else (processing, requires_action) stays pending until asked again.
   return loadPayment(context, orgId, paymentId);
@@ -198,12 +221,12 @@ async function postCardSale(
   context: CommandContext,
   orgId: string,
   intent: PaymentIntent,
+  metadata: EventMetadata,
 ): Promise<string | null> {
   const { services, now } = context;
   const mapping = (await loadPaymentSettings(services, orgId)).ledgerMapping;
   const settlement = mappedAddress(mapping.cardSettlement, intent.currency);
   const sales = mappedAddress(mapping.cardSales, intent.currency);
-  const metadata = eventMetadata(context);
   const accounts = [
     {
       address: settlement,

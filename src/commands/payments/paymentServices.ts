@@ -18,6 +18,10 @@ export interface CallbackUrls {
   mpesaCallbackUrl(orgId: string, paymentId?: string): string;
   /** True when `token` is the organization's M-Pesa callback token. */
   verifyMpesaToken(orgId: string, token: string): boolean;
+  /** Where the organization's Stripe account sends webhooks (set it in the Stripe dashboard). */
+  stripeWebhookUrl(orgId: string): string;
+  /** True when `token` is the organization's Stripe webhook token. */
+  verifyStripeToken(orgId: string, token: string): boolean;
 }
 
 export interface PaymentServices {
@@ -29,11 +33,15 @@ const TOKEN_LENGTH = 32;
 
 export function callbackUrls(secret: Uint8Array, configuredPublicUrl: string | null): CallbackUrls {
   let publicUrl = configuredPublicUrl;
-  const tokenOf = (orgId: string): string =>
-    createHmac('sha256', secret)
-      .update(`mpesa-callback\n${orgId}`)
-      .digest('base64url')
-      .slice(0, TOKEN_LENGTH);
+  // One token per organization and purpose: an M-Pesa token opens no Stripe webhook.
+  const tokenFor = (purpose: string, orgId: string): string =>
+    createHmac('sha256', secret).update(`${purpose}\n${orgId}`).digest('base64url').slice(0, TOKEN_LENGTH);
+  const tokenOf = (orgId: string): string => tokenFor('mpesa-callback', orgId);
+  const matches = (expectedToken: string, token: string): boolean => {
+    const expected = Buffer.from(expectedToken);
+    const given = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
   return {
     setPublicUrl(url) {
       publicUrl ??= url.replace(/\/+$/, '');
@@ -44,9 +52,14 @@ export function callbackUrls(secret: Uint8Array, configuredPublicUrl: string | n
       return paymentId === undefined ? base : `${base}?payment=${encodeURIComponent(paymentId)}`;
     },
     verifyMpesaToken(orgId, token) {
-      const expected = Buffer.from(tokenOf(orgId));
-      const given = Buffer.from(token);
-      return given.length === expected.length && timingSafeEqual(given, expected);
+      return matches(tokenOf(orgId), token);
+    },
+    stripeWebhookUrl(orgId) {
+      if (publicUrl === null) throw new Error('the public URL is not known before the server listens');
+      return `${publicUrl}/webhooks/stripe/${orgId}/${tokenFor('stripe-webhook', orgId)}`;
+    },
+    verifyStripeToken(orgId, token) {
+      return matches(tokenFor('stripe-webhook', orgId), token);
     },
   };
 }

@@ -18,6 +18,8 @@
  * | tok_chargeDeclinedIncorrectCvc          | visa       | 0127   | declined, incorrect_cvc          |
  * | tok_chargeDeclinedFraudulent            | visa       | 0019   | declined, fraudulent             |
  * | tok_chargeDeclinedProcessingError       | visa       | 0119   | declined, processing_error       |
+ * | tok_processing                          | visa       | 3220   | stays processing (the outcome    |
+ * |                                         |            |        | comes by webhook)                |
  * | anything else                           | —          | —      | refused: no such token           |
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -55,6 +57,8 @@ interface TestCard {
   readonly last4: string;
   readonly funding: string;
   readonly decline?: CardDeclineReason;
+  /** Charged asynchronously: the payment answers `processing`, its outcome comes by webhook. */
+  readonly asynchronous?: boolean;
 }
 
 export const TEST_CARDS: Readonly<Record<string, TestCard>> = {
@@ -63,6 +67,7 @@ export const TEST_CARDS: Readonly<Record<string, TestCard>> = {
   tok_mastercard: { brand: 'mastercard', last4: '4444', funding: 'credit' },
   tok_amex: { brand: 'amex', last4: '8431', funding: 'credit' },
   tok_chargeDeclined: { brand: 'visa', last4: '0002', funding: 'credit', decline: 'generic_decline' },
+  tok_processing: { brand: 'visa', last4: '3220', funding: 'credit', asynchronous: true },
   tok_chargeDeclinedInsufficientFunds: {
     brand: 'visa',
     last4: '9995',
@@ -171,8 +176,9 @@ export class CardSimulator implements CardProcessor {
           paymentId: base.id,
         });
       }
-      const payment: CardPayment =
-        request.captureMethod === 'manual'
+      const payment: CardPayment = stored.card.asynchronous
+        ? { ...base, status: 'processing' }
+        : request.captureMethod === 'manual'
           ? { ...base, status: 'requires_capture', amountCapturable: request.amount }
           : { ...base, status: 'succeeded', amountReceived: request.amount };
       this.payments.set(payment.id, { payment, refunded: 0n });

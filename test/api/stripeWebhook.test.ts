@@ -1,0 +1,295 @@
+/**
+ * The Stripe webhook route (`/webhooks/stripe/{orgId}/{secretToken}`, issue 7), on real
+ * PostgreSQL over HTTP: card payments the processor left `processing` (the simulator's
+ * `tok_processing`) are settled by signed events built per PROVIDERS.md — success posts once
+ * however often Stripe repeats the event, failure records the decline and posts nothing. A bad
+ * signature is 400 with nothing written; a wrong token is a missing route; an event naming
+ * another organization's payment, or signed with another organization's secret, changes
+ * nothing. The event is kept for audit, without the PaymentIntent's client secret.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signStripePayload } from '../../src/adapters/providers/stripe/webhook.js';
+import { startTestApp, type TestApp, type TestResponse } from '../support/app.js';
+import { until } from '../support/mpesaHttp.js';
+import { probePostgres, serviceGate } from '../support/services.js';
+
+const run = serviceGate('Stripe webhooks on PostgreSQL', await probePostgres());
+
+const PASSWORD = 'correct horse battery staple';
+const QUIET_HOURS = { unusualHoursStart: 0, unusualHoursEnd: 0 };
+const CLIENT_SECRET = 'pi_3Abc_secret_DoNotKeepThis';
+
+interface Org {
+  orgId: string;
+  token: string;
+  secret: string;
+}
+
+function describeResponse(response: TestResponse): string {
+  return `${response.status} ${JSON.stringify(response.body)}`;
+}
+
+describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
+  let app: TestApp;
+  let demo: Org;
+  let other: Org;
+  let sequence = 0;
+
+  async function ok(org: Org, method: string, path: string, body: unknown, expected: number) {
+    const answer = await app.request(method, path, { token: org.token, body });
+    expect(answer.status, describeResponse(answer)).toBe(expected);
+    return answer.body as Record<string, unknown>;
+  }
+
+  async function configure(org: Org): Promise<void> {
+    await ok(
+      org,
+      'PUT',
+      '/v1/provider-credentials',
+      {
+        provider: 'stripe',
+        credentials: { secretKey: `sk_test_${org.orgId.slice(-12)}`, webhookSigningSecret: org.secret },
+      },
+      200,
+    );
+    await ok(org, 'PATCH', '/v1/payments/settings', { fraudPolicy: QUIET_HOURS }, 200);
+  }
+
+  /** A card payment the processor left processing: its id and PaymentIntent id. */
+  async function processingPayment(
+    org: Org,
+    amount: string,
+  ): Promise<{ paymentId: string; intentId: string }> {
+    const customer = await ok(org, 'POST', '/v1/customers', { name: 'Achieng' }, 201);
+    await ok(
+      org,
+      'POST',
+      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
+      {
+        token: 'tok_processing',
+        setDefault: true,
+      },
+      201,
+    );
+    const paid = await ok(
+      org,
+      'POST',
+      '/v1/payments',
+      {
+        customerId: customer['customerId'],
+        amount,
+        currency: 'USD',
+        description: 'Order',
+      },
+      201,
+    );
+    expect(paid['status']).toBe('pending');
+    const paymentId = paid['paymentId'] as string;
+    const events = await app.server.runtime.store.readStream(`${org.orgId}.payment-${paymentId}`);
+    const submitted = events.find((event) => event.type === 'PaymentSubmitted');
+    const intentId = (submitted?.data as { providerRef: string } | undefined)?.providerRef ?? '';
+    expect(intentId).toMatch(/^pi_/);
+    return { paymentId, intentId };
+  }
+
+  function eventBody(
+    type: string,
+    payment: { paymentId: string; intentId: string },
+    orgId: string,
+    cents: number,
+    status: string,
+    extra: Record<string, unknown> = {},
+  ): string {
+    sequence += 1;
+    return JSON.stringify({
+      id: `evt_test_${String(sequence)}_${payment.paymentId.slice(-6)}`,
+      object: 'event',
+      api_version: '2024-06-20',
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      type,
+      data: {
+        object: {
+          id: payment.intentId,
+          object: 'payment_intent',
+          amount: cents,
+          amount_capturable: 0,
+          amount_received: status === 'succeeded' ? cents : 0,
+          capture_method: 'automatic',
+          client_secret: CLIENT_SECRET,
+          currency: 'usd',
+          metadata: { paymentId: payment.paymentId, orgId },
+          status,
+          ...extra,
+        },
+      },
+    });
+  }
+
+  async function deliver(org: Org, body: string, signature?: string): Promise<TestResponse> {
+    const url = new URL(app.server.runtime.services.payments.callbacks.stripeWebhookUrl(org.orgId));
+    return app.request('POST', url.pathname, {
+      rawBody: body,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'stripe-signature': signature ?? signStripePayload(body, org.secret, Math.floor(Date.now() / 1000)),
+      },
+    });
+  }
+
+  async function paymentStatus(org: Org, paymentId: string): Promise<string> {
+    const events = await app.server.runtime.store.readStream(`${org.orgId}.payment-${paymentId}`);
+    const last = [...events]
+      .reverse()
+      .find((event) => ['PaymentSucceeded', 'PaymentFailed'].includes(event.type));
+    return last?.type ?? 'pending';
+  }
+
+  async function transfer(orgId: string, paymentId: string) {
+    return (await app.server.runtime.services.ledger.state(orgId)).transfers.get(paymentId);
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp('postgres');
+    demo = { orgId: app.demoOrgId, token: app.demoKey, secret: 'whsec_demoWebhookSecret0001' };
+    const email = 'admin@stripe-webhook-other.test';
+    const created = await app.request('POST', '/v1/organizations', {
+      token: app.adminKey,
+      body: { name: 'Other card org', admin: { email, name: 'Admin', password: PASSWORD } },
+    });
+    expect(created.status, describeResponse(created)).toBe(201);
+    const orgId = (created.body as { orgId: string }).orgId;
+    const login = await until(
+      () => app.request('POST', '/v1/auth/login', { body: { email, password: PASSWORD } }),
+      (answer) => answer.status === 200,
+    );
+    other = {
+      orgId,
+      token: (login.body as { accessToken: string }).accessToken,
+      secret: 'whsec_otherWebhookSecret02',
+    };
+    await configure(demo);
+    await configure(other);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('refuses a bad signature with 400 and writes nothing; a wrong token is a missing route', async () => {
+    const payment = await processingPayment(demo, '12.00');
+    const body = eventBody('payment_intent.succeeded', payment, demo.orgId, 1200, 'succeeded');
+    const before = await app.server.runtime.store.countEvents?.();
+    const forged = await deliver(
+      demo,
+      body,
+      signStripePayload(body, 'whsec_notTheSecret', Math.floor(Date.now() / 1000)),
+    );
+    expect(forged.status, describeResponse(forged)).toBe(400);
+    const stale = await deliver(
+      demo,
+      body,
+      signStripePayload(body, demo.secret, Math.floor(Date.now() / 1000) - 3_600),
+    );
+    expect(stale.status).toBe(400);
+    const unsigned = await app.request(
+      'POST',
+      new URL(app.server.runtime.services.payments.callbacks.stripeWebhookUrl(demo.orgId)).pathname,
+      {
+        rawBody: body,
+        headers: { 'content-type': 'application/json' },
+      },
+    );
+    expect(unsigned.status).toBe(400);
+    const wrongToken = await app.request('POST', `/webhooks/stripe/${demo.orgId}/not-the-token`, {
+      rawBody: body,
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': signStripePayload(body, demo.secret, Math.floor(Date.now() / 1000)),
+      },
+    });
+    expect(wrongToken.status).toBe(404);
+    expect(await app.server.runtime.store.countEvents?.()).toBe(before);
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('pending');
+    expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
+  });
+
+  it('settles a processing payment on payment_intent.succeeded, once for the same event three times', async () => {
+    const payment = await processingPayment(demo, '25.50');
+    const body = eventBody('payment_intent.succeeded', payment, demo.orgId, 2550, 'succeeded');
+    for (let copy = 0; copy < 3; copy += 1) {
+      const answer = await deliver(demo, body);
+      expect(answer.status, describeResponse(answer)).toBe(200);
+    }
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('PaymentSucceeded');
+    const events = await app.server.runtime.store.readStream(`${demo.orgId}.payment-${payment.paymentId}`);
+    expect(events.filter((event) => event.type === 'PaymentSucceeded')).toHaveLength(1);
+    expect(events.find((event) => event.type === 'PaymentSucceeded')?.actor).toMatchObject({
+      kind: 'provider',
+      id: 'stripe',
+    });
+    const posted = await transfer(demo.orgId, payment.paymentId);
+    expect(posted?.status).toBe('posted');
+    expect(posted?.amount).toBe(2550n);
+    // Kept once for audit, without the client secret.
+    const eventId = (JSON.parse(body) as { id: string }).id;
+    const kept = await app.server.runtime.store.readStream(`${demo.orgId}.stripe_event-${eventId}`);
+    expect(kept.map((event) => event.type)).toEqual(['StripeWebhookReceived']);
+    expect(JSON.stringify(kept[0]?.data)).not.toContain(CLIENT_SECRET);
+    expect(JSON.stringify(kept[0]?.data)).not.toContain('client_secret');
+    expect(kept[0]?.data).toMatchObject({ eventId, type: 'payment_intent.succeeded' });
+  });
+
+  it('fails a processing payment on payment_intent.payment_failed with the decline, posting nothing', async () => {
+    const payment = await processingPayment(demo, '9.00');
+    const body = eventBody(
+      'payment_intent.payment_failed',
+      payment,
+      demo.orgId,
+      900,
+      'requires_payment_method',
+      {
+        last_payment_error: {
+          code: 'card_declined',
+          decline_code: 'insufficient_funds',
+          message: 'Your card has insufficient funds.',
+        },
+      },
+    );
+    expect((await deliver(demo, body)).status).toBe(200);
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('PaymentFailed');
+    const events = await app.server.runtime.store.readStream(`${demo.orgId}.payment-${payment.paymentId}`);
+    expect(events.find((event) => event.type === 'PaymentFailed')?.data).toMatchObject({
+      resultCode: 'insufficient_funds',
+    });
+    expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
+    // A success arriving after the failure changes nothing.
+    const late = eventBody('payment_intent.succeeded', payment, demo.orgId, 900, 'succeeded');
+    expect((await deliver(demo, late)).status).toBe(200);
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('PaymentFailed');
+    expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
+  });
+
+  it('an event naming another organization’s payment changes nothing, at either organization', async () => {
+    const payment = await processingPayment(demo, '40.00');
+    // At the other organization's URL, signed with its own secret, naming the demo's payment.
+    const asOther = eventBody('payment_intent.succeeded', payment, other.orgId, 4000, 'succeeded');
+    expect((await deliver(other, asOther)).status).toBe(200);
+    const claimingDemo = eventBody('payment_intent.succeeded', payment, demo.orgId, 4000, 'succeeded');
+    expect((await deliver(other, claimingDemo)).status).toBe(200);
+    // At the demo's URL, signed with the other organization's secret.
+    const crossSigned = eventBody('payment_intent.succeeded', payment, demo.orgId, 4000, 'succeeded');
+    const refused = await deliver(
+      demo,
+      crossSigned,
+      signStripePayload(crossSigned, other.secret, Math.floor(Date.now() / 1000)),
+    );
+    expect(refused.status).toBe(400);
+    // A PaymentIntent for another amount, at the right URL and rightly signed: not this payment.
+    const otherAmount = eventBody('payment_intent.succeeded', payment, demo.orgId, 4001, 'succeeded');
+    expect((await deliver(demo, otherAmount)).status).toBe(200);
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('pending');
+    expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
+    expect((await app.server.runtime.services.ledger.state(other.orgId)).transfers.size).toBe(0);
+  });
+});
