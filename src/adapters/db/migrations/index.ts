@@ -8,6 +8,7 @@ import { migration as ledgerPostingsView } from './0007_ledger_postings_view.js'
 import { migration as payments } from './0009_payments.js';
 import { migration as approvals } from './0008_approvals.js';
 import { migration as paymentFollowups } from './0010_payment_followups.js';
+import { migration as eventCompression } from './0011_event_compression.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   approvals,
   payments,
   paymentFollowups,
+  eventCompression,
 ];
