@@ -54,7 +54,7 @@ export const AUDIT_USAGE = `  audit verify --org <id> [--stream <name>]
                                  The organization's events as JSON lines with a signed manifest
   audit verify-export <file> [--public-key <pem file>]
                                  Check an export's count, hash, signature and hash chains; exit 1 if not intact
-  audit grant --org <id> --auditor-org <id> --scopes audit:read,ledger:read --expires <time> [--reason <r>]
+  audit grant --org <id> --auditor-org <id> --scopes audit:read,ledger:read[,payments:read,fraud:read] --expires <time> [--reason <r>]
   audit revoke --org <id> --grant <grantId> [--reason <r>]
   audit grants --org <id> [--as granter|grantee]
   audit access-log --org <id> [--grant <grantId>]

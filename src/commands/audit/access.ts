@@ -123,10 +123,17 @@ export async function resolveAuditTarget(
   return { orgId, grantId: id };
 }
 
-/** What a read-model query takes to read another organization: the grant's id, holding ledger:read. */
-export const readModelGrantParam = grantParam.describe(
-  'To read another organization’s read models under an audit grant it gave your organization (the grant must hold ledger:read; you must be an auditor, or use an API key with audit:read), that grant’s id (grt_…; see audit_list_grants with as=grantee). Every such read is recorded in that organization’s access log. Omit to read your own organization.',
-);
+/** What a read-model query takes to read another organization: a grant's id, holding `scope`. */
+export function readModelGrantParam(scope: GrantScope): typeof grantParam {
+  return grantParam.describe(
+    `To read another organization’s read models under an audit grant it gave your organization (the grant must hold ${scope}; you must be an auditor, or use an API key with audit:read), that grant’s id (grt_…; see audit_list_grants with as=grantee). Every such read is recorded in that organization’s access log. Omit to read your own organization.`,
+  );
+}
+
+/** What a read-model query's description says of reading another organization under a grant. */
+export function readModelGrantNote(scope: GrantScope): string {
+  return ` With grantId, the organization that gave your organization that audit grant (${scope}), as the grant allows; the read is recorded in its access log.`;
+}
 
 /**
  * The organization a read-model query reads: the caller's own without a grant id, or — under a

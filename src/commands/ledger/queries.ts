@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { parsePosition } from '../../adapters/eventstore/position.js';
 import { LedgerlineError, ValidationError } from '../../domain/errors.js';
 import { TRANSFER_CODES } from '../../domain/ledger/events.js';
-import { readModelGrantParam, readModelOrg } from '../audit/access.js';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
 import * as s from '../schemas.js';
 import * as l from './schemas.js';
@@ -33,9 +33,8 @@ interface AccountRow {
 const ACCOUNT_COLUMNS = `address, asset, scale, account_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits,
   credit_limit::text, metadata, status, debits_posted::text, credits_posted::text, debits_pending::text, credits_pending::text`;
 
-/** What each ledger query's description says of reading another organization under an audit grant. */
-const GRANT_NOTE =
-  ' With grantId, the organization that gave your organization that audit grant (ledger:read), as the grant allows; the read is recorded in its access log.';
+const ledgerGrant = readModelGrantParam('ledger:read');
+const GRANT_NOTE = readModelGrantNote('ledger:read');
 
 /** The four balances and the derived ones, in the asset's scale (SPEC §4). */
 export function balancesOf(
@@ -103,7 +102,7 @@ export const ledgerListAccounts = defineQuery({
     ...s.pageParams,
     prefix: z.string().max(200).optional(),
     asset: l.asset.optional(),
-    grantId: readModelGrantParam,
+    grantId: ledgerGrant,
   }),
   result: s.page(account),
   scope: 'ledger:read',
@@ -164,7 +163,7 @@ export const ledgerGetBalance = defineQuery({
   params: z.strictObject({
     address: l.address,
     at: z.string().max(64).optional(),
-    grantId: readModelGrantParam,
+    grantId: ledgerGrant,
   }),
   result: z.object({
     address: z.string(),
@@ -310,7 +309,7 @@ export const ledgerListTransfers = defineQuery({
     status: z.enum(['posted', 'pending', 'voided', 'expired']).optional(),
     code: z.enum(TRANSFER_CODES).optional(),
     reference: z.string().max(200).optional(),
-    grantId: readModelGrantParam,
+    grantId: ledgerGrant,
   }),
   result: s.page(transfer),
   scope: 'ledger:read',
@@ -357,7 +356,7 @@ export const ledgerGetTransfer = defineQuery({
   description:
     'One transfer of the organization by its id, with its status, what of it was posted and what was given back.' +
     GRANT_NOTE,
-  params: z.strictObject({ transferId: l.transferId, grantId: readModelGrantParam }),
+  params: z.strictObject({ transferId: l.transferId, grantId: ledgerGrant }),
   result: transfer,
   scope: 'ledger:read',
   minRole: 'any',
@@ -409,7 +408,7 @@ export const ledgerAccountHistory = defineQuery({
   description:
     'Every change to one account’s balances, oldest first, a page at a time: the transfer, debit or credit side, pending or posted, and the signed amount (a released reservation is negative).' +
     GRANT_NOTE,
-  params: z.strictObject({ ...s.pageParams, address: l.address, grantId: readModelGrantParam }),
+  params: z.strictObject({ ...s.pageParams, address: l.address, grantId: ledgerGrant }),
   result: s.page(
     z.object({
       position: z.string(),

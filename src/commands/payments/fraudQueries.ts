@@ -4,11 +4,15 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.js';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
 import * as c from '../customers/schemas.js';
 import * as s from '../schemas.js';
 import { fraudReportCsv, loadFraudReport, fraudReport } from './fraudReport.js';
 import { assertCustomer } from './paymentQueries.js';
+
+const fraudGrant = readModelGrantParam('fraud:read');
+const GRANT_NOTE = readModelGrantNote('fraud:read');
 
 const ruleOutput = z.object({ rule: z.string(), points: z.number(), reason: z.string() });
 export const ALERT_STATUSES = ['open', 'released', 'cancelled'] as const;
@@ -70,11 +74,13 @@ export const listFraudAlerts = defineQuery({
   name: 'list_fraud_alerts',
   title: 'Fraud alerts',
   description:
-    'Payments the fraud rules held for review, oldest first, a page at a time: score, the rules that fired and why, and the review (open, released, cancelled; notes, reviewer). Filter by status (open = still waiting for review_flagged_transaction) and customer.',
+    'Payments the fraud rules held for review, oldest first, a page at a time: score, the rules that fired and why, and the review (open, released, cancelled; notes, reviewer). Filter by status (open = still waiting for review_flagged_transaction) and customer.' +
+    GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
     status: z.enum(ALERT_STATUSES).optional(),
     customerId: c.customerId.optional(),
+    grantId: fraudGrant,
   }),
   result: s.page(alertItem),
   scope: 'fraud:read',
@@ -89,18 +95,20 @@ export const listFraudAlerts = defineQuery({
     },
   },
   async run(params, context) {
+    const cursor = s.decodeCursor(params.cursor);
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'fraud:read',
+      'list_fraud_alerts',
+      'fraud alerts',
+    );
     const { rows } = await context.services.db.query<AlertRow>(
       `SELECT ${ALERT_COLUMNS} FROM rm_fraud_alerts
         WHERE org_id = $1 AND ($2::text IS NULL OR alert_id > $2)
           AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR customer_id = $4)
         ORDER BY alert_id LIMIT $5`,
-      [
-        context.principal.orgId,
-        s.decodeCursor(params.cursor),
-        params.status ?? null,
-        params.customerId ?? null,
-        params.limit + 1,
-      ],
+      [orgId, cursor, params.status ?? null, params.customerId ?? null, params.limit + 1],
     );
     return s.pageOf(rows, params.limit, toAlert, (item) => item.alertId);
   },
@@ -110,8 +118,9 @@ export const getCustomerRisk = defineQuery({
   name: 'get_customer_risk',
   title: 'A customer’s fraud risk',
   description:
-    'How risky a customer’s payments have looked: how many payments, their average and highest fraud score, how many failed, were blocked or held, how many alerts are still open, and the latest alerts with the rules that fired.',
-  params: z.strictObject({ customerId: c.customerId }),
+    'How risky a customer’s payments have looked: how many payments, their average and highest fraud score, how many failed, were blocked or held, how many alerts are still open, and the latest alerts with the rules that fired.' +
+    GRANT_NOTE,
+  params: z.strictObject({ customerId: c.customerId, grantId: fraudGrant }),
   result: z.object({
     customerId: z.string(),
     payments: z.number(),
@@ -133,7 +142,13 @@ export const getCustomerRisk = defineQuery({
     },
   },
   async run(params, context) {
-    const { orgId } = context.principal;
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'fraud:read',
+      'get_customer_risk',
+      `risk of customer ${params.customerId}`,
+    );
     const { db } = context.services;
     await assertCustomer(context.services, orgId, params.customerId);
     const { rows } = await db.query<{
@@ -181,11 +196,13 @@ export const generateFraudReport = defineQuery({
   name: 'generate_fraud_report',
   title: 'Fraud report for a period',
   description:
-    'Summarizes a period (from inclusive, to exclusive, at most 366 days; by default the last 30 days) of the organization’s payments as the fraud rules saw them: counts by decision (allow, review, block) and by status, alerts by rule, the customers and counterparties with the highest scores, and the amounts blocked and held per currency. format=csv adds the same figures as CSV text (field csv). Reads only; cheap.',
+    'Summarizes a period (from inclusive, to exclusive, at most 366 days; by default the last 30 days) of the organization’s payments as the fraud rules saw them: counts by decision (allow, review, block) and by status, alerts by rule, the customers and counterparties with the highest scores, and the amounts blocked and held per currency. format=csv adds the same figures as CSV text (field csv). Reads only; cheap.' +
+    GRANT_NOTE,
   params: z.strictObject({
     from: s.isoTime.optional(),
     to: s.isoTime.optional(),
     format: z.enum(['json', 'csv']).default('json'),
+    grantId: fraudGrant,
   }),
   result: fraudReport.extend({ csv: z.string().nullable() }),
   scope: 'fraud:read',
@@ -203,7 +220,14 @@ export const generateFraudReport = defineQuery({
     if (to.getTime() - from.getTime() > REPORT_PERIOD_DAYS_MAX * 86_400_000) {
       throw new ValidationError('to', `the period must be at most ${REPORT_PERIOD_DAYS_MAX} days`);
     }
-    const report = await loadFraudReport(context.services, context.principal.orgId, from, to);
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'fraud:read',
+      'generate_fraud_report',
+      `fraud report ${from.toISOString()}..${to.toISOString()}`,
+    );
+    const report = await loadFraudReport(context.services, orgId, from, to);
     return { ...report, csv: params.format === 'csv' ? fraudReportCsv(report) : null };
   },
 });

@@ -2,6 +2,7 @@
  * M-Pesa history and reports, from the payments read model.
  */
 import { z } from 'zod';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
 import * as s from '../schemas.js';
 import { KES } from './mpesaFlows.js';
@@ -12,6 +13,9 @@ export const REPORT_DAYS_MAX = 366;
 export const DEFAULT_PERIOD_DAYS = 30;
 /** Rows of a report (day × status × kind), at most. */
 const REPORT_ROWS_MAX = REPORT_DAYS_MAX * 7 * 2;
+
+const paymentsGrant = readModelGrantParam('payments:read');
+const GRANT_NOTE = readModelGrantNote('payments:read');
 
 const KINDS = { collection: 'mpesa_collection', payout: 'mpesa_payout' } as const;
 const STATUSES = ['held', 'initiated', 'pending', 'succeeded', 'failed', 'cancelled', 'blocked'] as const;
@@ -65,7 +69,8 @@ export const mpesaTransactionHistory = defineQuery({
   name: 'mpesa_transaction_history',
   title: 'M-Pesa transactions',
   description:
-    'The organization’s M-Pesa collections and payouts, newest first, a page at a time: filter by time range (from inclusive, to exclusive), status, type (collection or payout), phone and amount range.',
+    'The organization’s M-Pesa collections and payouts, newest first, a page at a time: filter by time range (from inclusive, to exclusive), status, type (collection or payout), phone and amount range.' +
+    GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
     from: s.isoTime.optional(),
@@ -79,6 +84,7 @@ export const mpesaTransactionHistory = defineQuery({
     minAmount: decimal.optional(),
     maxAmount: decimal.optional(),
     customerId: z.string().max(40).optional(),
+    grantId: paymentsGrant,
   }),
   result: s.page(transaction),
   scope: 'payments:read',
@@ -90,6 +96,13 @@ export const mpesaTransactionHistory = defineQuery({
     const cursor = s.decodeCursor(params.cursor);
     // The cursor is "{createdAt}|{paymentId}" of the last row shown: newest first, ties by id.
     const [afterTime, afterId] = cursor === null ? [null, null] : (cursor.split('|') as [string, string]);
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'mpesa_transaction_history',
+      'M-Pesa transactions',
+    );
     const { rows } = await context.services.db.query<Row>(
       `SELECT payment_id, kind, status, amount::text AS amount, currency, counterparty, reference, receipt,
               result_code, result_text, customer_id, batch_id, fraud_score, reversed_amount::text AS reversed_amount,
@@ -105,7 +118,7 @@ export const mpesaTransactionHistory = defineQuery({
         ORDER BY created_at DESC, payment_id DESC
         LIMIT $12`,
       [
-        context.principal.orgId,
+        orgId,
         afterTime,
         afterId,
         params.from ?? null,
@@ -156,12 +169,13 @@ const reportLine = z.object({
 export const mpesaGenerateReport = defineQuery({
   name: 'mpesa_generate_report',
   title: 'M-Pesa report for a period',
-  description: `Totals of the organization’s M-Pesa collections and payouts for a period (at most ${REPORT_DAYS_MAX} days; the last ${DEFAULT_PERIOD_DAYS} days when none is given), by day (Nairobi time), type and status, with grand totals; as JSON, and also as CSV text with format=csv.`,
+  description: `Totals of the organization’s M-Pesa collections and payouts for a period (at most ${REPORT_DAYS_MAX} days; the last ${DEFAULT_PERIOD_DAYS} days when none is given), by day (Nairobi time), type and status, with grand totals; as JSON, and also as CSV text with format=csv.${GRANT_NOTE}`,
   params: z
     .strictObject({
       from: s.isoTime.optional(),
       to: s.isoTime.optional(),
       format: z.enum(['json', 'csv']).default('json'),
+      grantId: paymentsGrant,
     })
     .refine((period) => periodOf(period, Date.now()).to > periodOf(period, Date.now()).from, {
       message: 'must be after from',
@@ -195,6 +209,13 @@ export const mpesaGenerateReport = defineQuery({
     const period = periodOf(params, context.now.getTime());
     const from = new Date(period.from).toISOString();
     const to = new Date(period.to).toISOString();
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'mpesa_generate_report',
+      `M-Pesa report ${from}..${to}`,
+    );
     const { rows } = await context.services.db.query<{
       day: string;
       kind: string;
@@ -207,7 +228,7 @@ export const mpesaGenerateReport = defineQuery({
          FROM rm_payments
         WHERE org_id = $1 AND provider = 'mpesa' AND created_at >= $2 AND created_at < $3
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 LIMIT $4`,
-      [context.principal.orgId, from, to, REPORT_ROWS_MAX],
+      [orgId, from, to, REPORT_ROWS_MAX],
     );
     const lines = rows.map((row) => ({
       day: row.day,

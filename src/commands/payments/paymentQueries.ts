@@ -9,12 +9,16 @@ import { z } from 'zod';
 import { LedgerlineError } from '../../domain/errors.js';
 import { formatAmount } from '../../domain/ledger/money.js';
 import { PAYMENT_KINDS, PAYMENT_STATUSES, reversibleUnits } from '../../domain/payments/payment.js';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
 import type { CommandContext, QueryContext, Services } from '../context.js';
 import * as c from '../customers/schemas.js';
 import * as s from '../schemas.js';
 import { submitCardPayment } from './cardsFlow.js';
 import { loadPaymentView, refundedAmount, verdictOutput } from './paymentViews.js';
+
+const paymentsGrant = readModelGrantParam('payments:read');
+const GRANT_NOTE = readModelGrantNote('payments:read');
 
 const ruleOutput = z.object({ rule: z.string(), points: z.number(), reason: z.string() });
 
@@ -122,7 +126,8 @@ export const listPayments = defineQuery({
   name: 'list_payments',
   title: 'Payments',
   description:
-    'The organization’s payments (card payments, M-Pesa collections and payouts), oldest first, a page at a time: status, amount, fraud score and the rules that fired, receipt, what was refunded. Filter by customer, kind, status and a time range (from inclusive, to exclusive). For one payment’s full story (refunds, failure reason) use get_payment.',
+    'The organization’s payments (card payments, M-Pesa collections and payouts), oldest first, a page at a time: status, amount, fraud score and the rules that fired, receipt, what was refunded. Filter by customer, kind, status and a time range (from inclusive, to exclusive). For one payment’s full story (refunds, failure reason) use get_payment.' +
+    GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
     customerId: c.customerId.optional(),
@@ -130,6 +135,7 @@ export const listPayments = defineQuery({
     status: z.enum(PAYMENT_STATUSES).optional(),
     from: s.isoTime.optional(),
     to: s.isoTime.optional(),
+    grantId: paymentsGrant,
   }),
   result: s.page(paymentItem),
   scope: 'payments:read',
@@ -145,6 +151,7 @@ export const listPayments = defineQuery({
   },
   async run(params, context) {
     const after = splitTimeKey(params.cursor);
+    const orgId = await readModelOrg(context, params.grantId, 'payments:read', 'list_payments', 'payments');
     const { rows } = await context.services.db.query<PaymentRow>(
       `SELECT ${PAYMENT_COLUMNS} FROM rm_payments
         WHERE org_id = $1
@@ -154,7 +161,7 @@ export const listPayments = defineQuery({
           AND ($7::timestamptz IS NULL OR created_at >= $7) AND ($8::timestamptz IS NULL OR created_at < $8)
         ORDER BY created_at, payment_id LIMIT $9`,
       [
-        context.principal.orgId,
+        orgId,
         after.at,
         after.id,
         params.customerId ?? null,
@@ -196,8 +203,9 @@ export const getPayment = defineQuery({
   name: 'get_payment',
   title: 'A payment',
   description:
-    'One payment’s status and story: amount, fraud score with every rule that fired and why, the alert id if it was held, the processor’s receipt, why it failed or was blocked, each refund (amount, status, reason) and what remains refundable. A card payment whose processor answer never came is asked about again here, with the same idempotency key (never a second charge).',
-  params: z.strictObject({ paymentId: c.paymentId }),
+    'One payment’s status and story: amount, fraud score with every rule that fired and why, the alert id if it was held, the processor’s receipt, why it failed or was blocked, each refund (amount, status, reason) and what remains refundable. A card payment whose processor answer never came is asked about again here, with the same idempotency key (never a second charge) — except under an audit grant, which only reads.' +
+    GRANT_NOTE,
+  params: z.strictObject({ paymentId: c.paymentId, grantId: paymentsGrant }),
   result: z.object({
     paymentId: z.string(),
     kind: z.string(),
@@ -232,10 +240,21 @@ export const getPayment = defineQuery({
     },
   },
   async run(params, context) {
-    const { orgId } = context.principal;
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'get_payment',
+      `payment ${params.paymentId}`,
+    );
     let view = await loadPaymentView(context.services, orgId, params.paymentId);
     const status = view.state.status;
-    if (view.state.intent?.kind === 'card_payment' && (status === 'initiated' || status === 'pending')) {
+    // An auditor reading under a grant never sets the other organization's payments in motion.
+    if (
+      params.grantId === undefined &&
+      view.state.intent?.kind === 'card_payment' &&
+      (status === 'initiated' || status === 'pending')
+    ) {
       await submitCardPayment(systemContext(context), orgId, params.paymentId, true);
       view = await loadPaymentView(context.services, orgId, params.paymentId);
     }

@@ -10,9 +10,15 @@ import { accept, refuse, type Decider, type Decision } from '../decider.js';
 /**
  * What a grant may allow: audit:read the organization's audit trail (streams, events, verify,
  * export); ledger:read its ledger read models (accounts, balances, transfers, histories) and
- * replay.
+ * replay; payments:read its payments and M-Pesa history and report; fraud:read its fraud
+ * alerts, customer risk and fraud report.
  */
-export const GRANT_SCOPES = ['audit:read', 'ledger:read'] as const satisfies readonly Scope[];
+export const GRANT_SCOPES = [
+  'audit:read',
+  'ledger:read',
+  'payments:read',
+  'fraud:read',
+] as const satisfies readonly Scope[];
 export type GrantScope = (typeof GRANT_SCOPES)[number];
 
 /** A grant may not outlive this: an auditor's access is for an engagement, not forever. */
