@@ -105,6 +105,19 @@ function progressOf(extra: Extra): { report: ProgressReporter; last(): number } 
   };
 }
 
+/** A subscription re-read refused for a passing reason is tried again after this long at most… */
+const RECHECK_RETRY_MS_MAX = 60_000;
+/** …and after this long when the refusal does not say when to retry. */
+const RECHECK_RETRY_MS_DEFAULT = 5_000;
+
+/** When a refused re-read may succeed: the refusal's retryAfterSeconds, or a default. */
+function retryDelayMs(error: unknown): number {
+  const details = (error instanceof McpError ? error.data : undefined) as
+    { details?: { retryAfterSeconds?: unknown } } | undefined;
+  const seconds = details?.details?.retryAfterSeconds;
+  return typeof seconds === 'number' && seconds > 0 ? seconds * 1000 : RECHECK_RETRY_MS_DEFAULT;
+}
+
 function cancelled(signal: AbortSignal): void {
   if (signal.aborted)
     throw new LedgerlineError('CANCELLED', 'The call was cancelled before anything was written.');
@@ -357,20 +370,37 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
   let watchedOrg: string | null = null;
   let subscriber: Principal | null = null;
   const pending: { again: boolean; running: Promise<void> | null } = { again: false, running: null };
+  let retry: ReturnType<typeof setTimeout> | null = null;
   const recheck = async (): Promise<void> => {
     const principal = subscriber;
     if (!principal) return;
+    let retryAfterMs: number | null = null;
     for (const [uri, before] of [...state.subscriptions]) {
       let now: string;
       try {
         now = JSON.stringify(await readResource(uri, principal));
       } catch (error) {
-        now = JSON.stringify({ error: asLedgerlineError(error).code });
+        if (error instanceof McpError && error.code === RESOURCE_NOT_FOUND) {
+          now = JSON.stringify({ error: 'NOT_FOUND' });
+        } else {
+          // A passing refusal (the organization's rate limit, the store away) says nothing about
+          // the resource: no notification now, and one more re-read once it may succeed.
+          retryAfterMs = Math.min(retryAfterMs ?? RECHECK_RETRY_MS_MAX, retryDelayMs(error));
+          continue;
+        }
       }
       if (now !== before && state.subscriptions.has(uri)) {
         state.subscriptions.set(uri, now);
         await server.sendResourceUpdated({ uri }).catch(() => undefined);
       }
+    }
+    if (retryAfterMs !== null && retry === null) {
+      services.log.info({ retryAfterMs }, 'MCP subscription re-read refused; it is tried again later');
+      retry = setTimeout(() => {
+        retry = null;
+        onChange([...watchedCategories()]);
+      }, retryAfterMs);
+      retry.unref();
     }
   };
   const watchedCategories = (): Set<string> => {
@@ -466,6 +496,7 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
     state,
     dispose() {
       stopWatching?.();
+      if (retry !== null) clearTimeout(retry);
       state.subscriptions.clear();
     },
   };

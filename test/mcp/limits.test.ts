@@ -2,13 +2,16 @@
  * Rate limits apply to MCP exactly as to REST (SPEC §3 step 3): an organization's requests per
  * minute are one budget whichever protocol spends it. Past the limit a tool call answers a tool
  * error RATE_LIMITED with the seconds to wait, a resource read a protocol error carrying the
- * same, and REST a 429 with Retry-After; another organization goes on.
+ * same, and REST a 429 with Retry-After; another organization goes on. A subscription whose
+ * re-read the budget refuses tells the client nothing (a refusal is not a change) and reads
+ * again later.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ChangeSource } from '../../src/mcp/changes.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { caughtUp, until } from '../support/feedChecks.js';
-import { connectHttp, structured, type Connected } from './support.js';
+import { connectHttp, connectInMemory, structured, type Connected } from './support.js';
 
 const PER_MINUTE = 6;
 /** The test spends its budget within one minute's window: it starts early enough in one. */
@@ -20,13 +23,15 @@ describe('per-organization rate limits over MCP and REST together', () => {
   let token: string;
   let agent: Connected;
 
-  beforeAll(async () => {
-    app = await startTestApp('pglite', { limits: true });
-    const email = 'admin@mcp-limits.test';
+  const logs: { msg?: string }[] = [];
+
+  /** A new organization limited to PER_MINUTE requests a minute; its admin's access token. */
+  async function limitedOrganization(name: string): Promise<string> {
+    const email = `admin-${name.toLowerCase().replaceAll(' ', '-')}@mcp-limits.test`;
     const created = await app.request('POST', '/v1/organizations', {
       token: app.adminKey,
       body: {
-        name: 'Limited over MCP',
+        name,
         plan: 'pro',
         settings: { rateLimitPerMinute: PER_MINUTE },
         admin: { email, name: 'Admin', password: PASSWORD },
@@ -36,10 +41,27 @@ describe('per-organization rate limits over MCP and REST together', () => {
     await caughtUp(app);
     const login = await app.request('POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
     expect(login.status, JSON.stringify(login.body)).toBe(200);
-    token = login.body.accessToken as string;
+    return login.body.accessToken as string;
+  }
+
+  function startOfMinute(): Promise<void> {
+    return until(() => new Date().getUTCSeconds() < LATEST_START_SECOND, 'the start of a minute');
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp('pglite', {
+      limits: true,
+      logLevel: 'info',
+      logStream: {
+        write(line) {
+          logs.push(JSON.parse(line) as { msg?: string });
+        },
+      },
+    });
+    token = await limitedOrganization('Limited over MCP');
     // Connecting and listing are not requests against the budget; calls and reads are.
     agent = await connectHttp(app, token);
-    await until(() => new Date().getUTCSeconds() < LATEST_START_SECOND, 'the start of a minute');
+    await startOfMinute();
   });
 
   afterAll(async () => {
@@ -104,6 +126,47 @@ describe('per-organization rate limits over MCP and REST together', () => {
       expect(other.isError, JSON.stringify(other)).not.toBe(true);
     } finally {
       await demo.close();
+    }
+  });
+
+  it('sends no notification when the budget refuses a subscription’s re-read, and schedules another', async () => {
+    const subscriber = await limitedOrganization('Limited subscriber');
+    const listeners: ((categories: readonly string[]) => void)[] = [];
+    const changes: ChangeSource = (_orgId, listener) => {
+      listeners.push(listener);
+      return () => undefined;
+    };
+    await startOfMinute();
+    const session = await connectInMemory(app, subscriber, { changes });
+    try {
+      const updates: string[] = [];
+      session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+        updates.push(notification.params.uri);
+      });
+      const opened = await session.client.callTool({
+        name: 'ledger_open_account',
+        arguments: { address: 'assets:limits:watched', asset: 'KES', type: 'asset' },
+      });
+      expect(opened.isError, JSON.stringify(opened)).not.toBe(true);
+      const uri = 'ledger://accounts/assets:limits:watched/balance';
+      await session.client.subscribeResource({ uri });
+      // Two requests spent (the call, the subscription's first read); REST spends the rest.
+      for (let index = 2; index < PER_MINUTE; index += 1) {
+        expect((await app.request('GET', '/v1/organization', { token: subscriber })).status).toBe(200);
+      }
+      expect((await app.request('GET', '/v1/organization', { token: subscriber })).status).toBe(429);
+      const before = logs.length;
+      for (const listener of listeners) listener(['ledger']);
+      await until(
+        () =>
+          logs
+            .slice(before)
+            .some((line) => line.msg === 'MCP subscription re-read refused; it is tried again later'),
+        'the refused re-read',
+      );
+      expect(updates).toEqual([]);
+    } finally {
+      await session.close();
     }
   });
 });

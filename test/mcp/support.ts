@@ -10,6 +10,7 @@ import { authenticate } from '../../src/adapters/http/authenticate.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { LedgerlineError } from '../../src/domain/errors.js';
 import { buildMcpCatalog } from '../../src/mcp/catalog.js';
+import type { ChangeSource } from '../../src/mcp/changes.js';
 import { createMcpSession, type McpSession } from '../../src/mcp/server.js';
 import type { TestApp } from '../support/app.js';
 
@@ -21,9 +22,14 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-export async function connectInMemory(app: TestApp, apiKey: string): Promise<Connected> {
+export async function connectInMemory(
+  app: TestApp,
+  apiKey: string,
+  options: { readonly changes?: ChangeSource } = {},
+): Promise<Connected> {
   const services = app.server.runtime.services;
   const session = createMcpSession({
+    ...(options.changes ? { changes: options.changes } : {}),
     services,
     catalog: buildMcpCatalog(COMMANDS, QUERIES),
     principalOf: async () => {
