@@ -79,6 +79,10 @@ export async function executeCommand(
   const input: unknown = parseInput(command.input, rawInput);
   const principal = context.principal;
   authorize(command, principal);
+  // MCP never lists these; refusing here too keeps any other path from reaching them.
+  if (command.restOnly && context.channel.kind === 'mcp') {
+    throw new LedgerlineError('FORBIDDEN', `${command.name} is for people over REST, never for MCP clients.`);
+  }
   if (command.audience === 'organization' && !command.allowWhenSuspended) {
     await assertOrganizationActive(context, principal);
   }

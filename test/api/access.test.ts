@@ -1056,6 +1056,18 @@ for (const { backend, run } of BACKENDS) {
         expect(await eventCount()).toBe(before);
       });
 
+      it('refuses a key without members:write changing the settings (limits, approval policy)', async () => {
+        const limited = await createKey(admin.token, ['ledger:read', 'ledger:write', 'payments:write']);
+        const before = await eventCount();
+        const response = await app.request('PATCH', '/v1/organization/settings', {
+          token: limited.apiKey,
+          body: { rateLimitPerMinute: 1_000_000 },
+        });
+        expect(response.status, describeResponse(response)).toBe(403);
+        expect(errorOf(response).details['requiredScope']).toBe('members:write');
+        expect(await eventCount()).toBe(before);
+      });
+
       it.each(['viewer', 'user', 'manager', 'auditor'] as const)(
         'refuses a %s generating any key, even a read-only one',
         async (role) => {

@@ -69,6 +69,7 @@ describe('MCP surface', () => {
     expect(names).toContain('audit_read_stream');
     expect(names).not.toContain('create_organization');
     expect(names).not.toContain('approve_request');
+    expect(names).not.toContain('update_organization_settings');
     for (const tool of tools) {
       expect(tool.outputSchema?.type, tool.name).toBe('object');
       expect(tool.annotations, tool.name).toBeDefined();
@@ -239,7 +240,10 @@ describe('MCP surface', () => {
     ).toBe(true);
     expect((await call(c, 'revoke_api_key', { keyId: key.body.keyId })).ok).toBe(true);
     expect((await call(c, 'deactivate_member', { memberId })).ok).toBe(true);
-    expect((await call(c, 'update_organization_settings', { defaultCurrency: 'KES' })).ok).toBe(true);
+    // The settings hold the approval policy: no agent may loosen it, so the tool does not exist.
+    await expect(
+      c.callTool({ name: 'update_organization_settings', arguments: { defaultCurrency: 'KES' } }),
+    ).rejects.toMatchObject({ code: -32602 });
     const approval = await call(c, 'get_approval', { approvalId: 'apr_01J9ZZZZZZZZZZZZZZZZZZZZZZ' });
     expect(approval.body.error.code).toBe('NOT_FOUND');
   });

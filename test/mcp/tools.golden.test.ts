@@ -30,10 +30,11 @@ describe('tools/list golden file', () => {
     expect(JSON.parse(now)).toEqual(JSON.parse(golden));
   });
 
-  it('never offers approve_request or reject_request as a tool', () => {
+  it('never offers approve_request, reject_request or the settings (the approval policy) as a tool', () => {
     const names = buildMcpCatalog(COMMANDS, QUERIES).tools.map((tool) => tool.name);
     expect(names).not.toContain('approve_request');
     expect(names).not.toContain('reject_request');
+    expect(names).not.toContain('update_organization_settings');
   });
 
   it('has honest annotations: money-moving tools are destructive, reads read-only, changes idempotent with a key', () => {

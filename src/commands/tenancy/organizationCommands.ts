@@ -169,12 +169,15 @@ export const updateOrganizationSettings = defineCommand({
   name: 'update_organization_settings',
   title: 'Update organization settings',
   description:
-    'Changes the caller’s organization settings (default currency, requests per minute and per day, monthly command quota; null returns a limit to the plan’s default; the approval policy for AI agents); fields left out keep their value. Org admins only.',
+    'Changes the caller’s organization settings (default currency, requests per minute and per day, monthly command quota; null returns a limit to the plan’s default; the approval policy for AI agents); fields left out keep their value. Org admins only, with members:write (organization administration) — an API key needs that scope too. Never an MCP tool: the settings hold the approval policy that guards agents, so an agent cannot loosen it.',
   input: settings,
   output: z.object({ orgId: z.string() }),
-  scope: null,
+  // A scope, not only a role: an org admin's key holds just the scopes it was given, and a
+  // read-only key must not change limits or the approval policy.
+  scope: 'members:write',
   minRole: 'org_admin',
   audience: 'organization',
+  restOnly: true,
   annotations: { idempotentHint: true },
   rest: { method: 'PATCH', path: '/v1/organization/settings' },
   async run(input, context) {
