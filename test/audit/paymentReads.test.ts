@@ -4,9 +4,11 @@
  * what the granting organization reads of its own payments, M-Pesa history and report, fraud
  * alerts, a customer's risk and the fraud report — each read logged in its access log. A grant
  * without the scope is a 403 naming it; a revoked one a 404 like a made-up one; without a
- * grant id the auditor reads only its own organization.
+ * grant id the auditor reads only its own organization. A card payment the processor left
+ * processing is read under a grant without asking the processor again (the owner's own read
+ * does ask).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp, type TestResponse } from '../support/app.js';
 import {
   bootstrapProjected,
@@ -17,6 +19,7 @@ import {
   type TestOrg,
 } from '../support/auditOrgs.js';
 import { describeResponse, setMpesaCredentials, until, untilPayment } from '../support/mpesaHttp.js';
+import { sampleCredentials } from '../support/providerCredentials.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const run = serviceGate('payment read models under audit grants (PostgreSQL)', await probePostgres());
@@ -180,5 +183,65 @@ describe.runIf(run)('payment and fraud read models under an audit grant (Postgre
     expect((await app.request('GET', `/v1/customers/${customerId}/risk`, { token: auditor })).status).toBe(
       404,
     );
+  });
+
+  it('reads a card payment the processor left processing without asking the processor again', async () => {
+    const write = async (method: string, path: string, body: unknown, status: number) => {
+      const answer = await app.request(method, path, { token: owner.adminToken, body });
+      expect(answer.status, describeResponse(answer)).toBe(status);
+      return answer.body as Record<string, unknown>;
+    };
+    await write(
+      'PUT',
+      '/v1/provider-credentials',
+      { provider: 'stripe', credentials: sampleCredentials('stripe') },
+      200,
+    );
+    // No unusual hours: the fraud rules must not hold the payment whatever the time of day.
+    await write(
+      'PATCH',
+      '/v1/payments/settings',
+      { fraudPolicy: { unusualHoursStart: 0, unusualHoursEnd: 0 } },
+      200,
+    );
+    const customer = await write('POST', '/v1/customers', { name: 'Achieng' }, 201);
+    await caughtUp(app, owner.adminToken, '/v1/customers', customer['position'] as string);
+    const cardholder = customer['customerId'] as string;
+    await write(
+      'POST',
+      `/v1/customers/${cardholder}/payment-methods`,
+      { token: 'tok_processing', setDefault: true },
+      201,
+    );
+    const paid = await write(
+      'POST',
+      '/v1/payments',
+      { customerId: cardholder, amount: '12.00', currency: 'USD', description: 'Order' },
+      201,
+    );
+    expect(paid['status']).toBe('pending');
+    const grantId = await grant(app, owner, auditors.orgId, { scopes: ['payments:read'] });
+    const cards = app.server.runtime.services.payments.providers.cards;
+    const asked = vi.spyOn(cards, 'createPayment');
+    try {
+      const across = await app.request(
+        'GET',
+        `/v1/payments/${paid['paymentId'] as string}?grantId=${grantId}`,
+        {
+          token: auditor,
+        },
+      );
+      expect(across.status, describeResponse(across)).toBe(200);
+      expect(across.body.status).toBe('pending');
+      expect(asked).not.toHaveBeenCalled();
+      // The owner's own read asks again (with the same key): the spy sees it.
+      const own = await app.request('GET', `/v1/payments/${paid['paymentId'] as string}`, {
+        token: owner.adminToken,
+      });
+      expect(own.status, describeResponse(own)).toBe(200);
+      expect(asked).toHaveBeenCalled();
+    } finally {
+      asked.mockRestore();
+    }
   });
 });
