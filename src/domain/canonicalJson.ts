@@ -31,62 +31,100 @@ export class NotJsonError extends Error {
  * (`$` is the value itself) when it is not plain JSON.
  */
 export function canonicalJson(value: unknown, path = '$'): string {
-  return encode(value, path, 0);
+  return new Encoder(path).encode(value);
 }
 
 /** Throws NotJsonError naming the first offending path when `value` is not plain JSON. */
 export function assertJson(value: unknown, path = '$'): asserts value is JsonValue {
-  encode(value, path, 0);
+  new Encoder(path).encode(value);
 }
 
-function encode(value: unknown, path: string, depth: number): string {
-  switch (typeof value) {
-    case 'string':
-      return encodeString(value, path);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value)) throw new NotJsonError(path, `${String(value)} is not a JSON number`);
-      return JSON.stringify(value);
-    case 'object': {
-      if (value === null) return 'null';
-      // A cycle is infinitely deep, so the depth bound catches it too.
-      if (depth >= JSON_DEPTH_MAX) {
-        throw new NotJsonError(path, `is nested deeper than ${JSON_DEPTH_MAX} levels (or contains a cycle)`);
-      }
-      if (Array.isArray(value)) {
-        const items: string[] = [];
-        for (let i = 0; i < value.length; i += 1) items.push(encode(value[i], `${path}[${i}]`, depth + 1));
-        return `[${items.join(',')}]`;
-      }
-      const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new NotJsonError(path, 'only plain objects are JSON (no Date, Map, class instances)');
-      }
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort(compareCodeUnits);
-      const members: string[] = [];
-      for (const key of keys) {
-        members.push(`${encodeString(key, path)}:${encode(record[key], `${path}.${key}`, depth + 1)}`);
-      }
-      return `{${members.join(',')}}`;
-    }
-    case 'undefined':
-    case 'bigint':
-    case 'function':
-    case 'symbol':
-      throw new NotJsonError(path, `a ${typeof value} is not JSON`);
+/**
+ * One walk that validates and encodes. It runs for every event and every transfer's request
+ * fingerprint, so it builds no path text while it walks: the keys it is inside are a stack,
+ * turned into a path only for the error that needs one.
+ */
+class Encoder {
+  private out = '';
+  private readonly trail: (string | number)[] = [];
+
+  constructor(private readonly root: string) {}
+
+  encode(value: unknown): string {
+    this.value(value, 0);
+    return this.out;
   }
-}
 
-function encodeString(value: string, path: string): string {
-  // PostgreSQL's jsonb cannot store U+0000; refusing it everywhere keeps every adapter alike.
-  if (value.includes('\u0000')) throw new NotJsonError(path, 'strings may not contain U+0000');
-  if (!value.isWellFormed()) throw new NotJsonError(path, 'strings must be well-formed Unicode');
-  return JSON.stringify(value);
-}
+  private fail(reason: string): never {
+    let path = this.root;
+    for (const step of this.trail) path += typeof step === 'number' ? `[${step}]` : `.${step}`;
+    throw new NotJsonError(path, reason);
+  }
 
-function compareCodeUnits(a: string, b: string): number {
-  if (a < b) return -1;
-  return a > b ? 1 : 0;
+  private value(value: unknown, depth: number): void {
+    switch (typeof value) {
+      case 'string':
+        this.string(value);
+        return;
+      case 'boolean':
+        this.out += value ? 'true' : 'false';
+        return;
+      case 'number':
+        if (!Number.isFinite(value)) this.fail(`${String(value)} is not a JSON number`);
+        this.out += JSON.stringify(value);
+        return;
+      case 'object': {
+        if (value === null) {
+          this.out += 'null';
+          return;
+        }
+        // A cycle is infinitely deep, so the depth bound catches it too.
+        if (depth >= JSON_DEPTH_MAX) {
+          this.fail(`is nested deeper than ${JSON_DEPTH_MAX} levels (or contains a cycle)`);
+        }
+        if (Array.isArray(value)) {
+          this.out += '[';
+          for (let i = 0; i < value.length; i += 1) {
+            if (i > 0) this.out += ',';
+            this.trail.push(i);
+            this.value(value[i], depth + 1);
+            this.trail.pop();
+          }
+          this.out += ']';
+          return;
+        }
+        const proto: unknown = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) {
+          this.fail('only plain objects are JSON (no Date, Map, class instances)');
+        }
+        const record = value as Record<string, unknown>;
+        // Without a comparator, sort compares strings by UTF-16 code units: RFC 8785's order.
+        const keys = Object.keys(record).sort();
+        this.out += '{';
+        for (let i = 0; i < keys.length; i += 1) {
+          const key = keys[i] as string;
+          if (i > 0) this.out += ',';
+          this.string(key);
+          this.out += ':';
+          this.trail.push(key);
+          this.value(record[key], depth + 1);
+          this.trail.pop();
+        }
+        this.out += '}';
+        return;
+      }
+      case 'undefined':
+      case 'bigint':
+      case 'function':
+      case 'symbol':
+        this.fail(`a ${typeof value} is not JSON`);
+    }
+  }
+
+  private string(value: string): void {
+    // PostgreSQL's jsonb cannot store U+0000; refusing it everywhere keeps every adapter alike.
+    if (value.includes('\u0000')) this.fail('strings may not contain U+0000');
+    if (!value.isWellFormed()) this.fail('strings must be well-formed Unicode');
+    this.out += JSON.stringify(value);
+  }
 }
