@@ -62,6 +62,8 @@ export interface Config {
     readonly graceMs: number | null;
     readonly attemptsMax: number | null;
   };
+  /** How long a payout's reservation holds the M-Pesa float; 24 hours when unset. */
+  readonly payoutReservationSeconds: number | null;
   /** What `serve` serves: REST and MCP (hybrid), or one of them. */
   readonly mode: ServeMode;
   /** Browser origins allowed to reach /mcp and /sse besides loopback ones. */
@@ -121,6 +123,12 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
         RESOLVER_ATTEMPTS_LIMIT,
       ),
     },
+    payoutReservationSeconds: boundedInteger(
+      env['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS'],
+      'LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS',
+      1,
+      PAYOUT_RESERVATION_MAX_SECONDS,
+    ),
     mode: parseMode(env['LEDGERLINE_MODE']),
     mcpAllowedOrigins: list(env['LEDGERLINE_MCP_ALLOWED_ORIGINS']),
     mcpAllowedHosts: list(env['LEDGERLINE_MCP_ALLOWED_HOSTS']).map((host) => host.toLowerCase()),
@@ -250,6 +258,8 @@ function parseFaults(value: string | undefined): Config['simulatorFaults'] {
 const RESOLVER_INTERVAL_MAX_MS = 60 * 60 * 1000;
 const RESOLVER_GRACE_MAX_MS = 24 * 60 * 60 * 1000;
 const RESOLVER_ATTEMPTS_LIMIT = 1_000;
+/** A reservation beyond a week holds the float hostage; shorter than its result is a test setting. */
+const PAYOUT_RESERVATION_MAX_SECONDS = 7 * 24 * 60 * 60;
 
 /** An optional integer setting within [min, max]; null when unset. */
 function boundedInteger(value: string | undefined, name: string, min: number, max: number): number | null {

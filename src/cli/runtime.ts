@@ -165,7 +165,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       log,
       ledger: new LedgerBooks(events, sqlSnapshotStore(db)),
       credentials,
-      payments: { providers, callbacks: callbackUrls(secret, config.publicUrl) },
+      payments: {
+        providers,
+        callbacks: callbackUrls(secret, config.publicUrl),
+        ...(config.payoutReservationSeconds === null
+          ? {}
+          : { payoutReservationSeconds: config.payoutReservationSeconds }),
+      },
       ...(config.limits === 'on' ? { limits } : {}),
       vault,
       auditSigning: await auditSigningKey(config),

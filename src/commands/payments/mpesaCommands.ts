@@ -10,6 +10,7 @@ import {
   TRANSACTION_DESC_LENGTH_MAX,
 } from '../../domain/payments/mobileMoney.js';
 import { KES_SCALE } from '../../domain/payments/mpesaAmount.js';
+import { RECONCILIATION_KINDS, type ReconciliationKind } from '../../domain/payments/payment.js';
 import {
   cancelUnsentPayouts,
   decidePayoutBatch,
@@ -402,7 +403,7 @@ export const mpesaCheckBalance = defineCommand({
   name: 'mpesa_check_balance',
   title: 'The M-Pesa float: ledger balance and reconciliation',
   description:
-    'The balance of the organization’s M-Pesa float in the ledger, and the last balance M-Pesa reported with the difference (reconciliation). With askProvider, also asks M-Pesa for its balance now; the answer arrives by callback and is recorded as an event (MpesaBalanceReported) with the difference — read it again a few seconds later.',
+    'The balance of the organization’s M-Pesa float in the ledger, the last balance M-Pesa reported with the difference, and the latest reconciliation alerts (a payout M-Pesa paid after its reservation expired, one it paid that the float could not cover, a payment M-Pesa never told the outcome of). With askProvider, also asks M-Pesa for its balance now; the answer arrives by callback and is recorded as an event (MpesaBalanceReported) with the difference — read it again a few seconds later.',
   input: z.strictObject({ askProvider: z.boolean().default(false) }),
   output: z.object({
     ledgerBalance: z.string(),
@@ -416,6 +417,18 @@ export const mpesaCheckBalance = defineCommand({
       })
       .nullable(),
     providerQuery: z.string().nullable(),
+    reconciliationAlerts: z.array(
+      z.object({
+        alertId: z.string(),
+        paymentId: z.string(),
+        kind: z.enum(RECONCILIATION_KINDS),
+        amount: z.string(),
+        currency: z.string(),
+        transferId: z.string().nullable(),
+        detail: z.string(),
+        raisedAt: z.string(),
+      }),
+    ),
   }),
   scope: 'payments:read',
   minRole: 'viewer',
@@ -447,6 +460,7 @@ export const mpesaCheckBalance = defineCommand({
               }
             : null,
         providerQuery,
+        reconciliationAlerts: await reconciliationAlerts(context.services, orgId),
       },
       stream: report ? floatStream(orgId) : null,
       revision: report?.revision ?? null,
@@ -454,3 +468,35 @@ export const mpesaCheckBalance = defineCommand({
     };
   },
 });
+
+/** Reconciliation alerts shown with the balance, newest first, at most. */
+export const RECONCILIATION_ALERTS_SHOWN_MAX = 50;
+
+async function reconciliationAlerts(services: CommandContext['services'], orgId: string) {
+  const { rows } = await services.db.query<{
+    alert_id: string;
+    payment_id: string;
+    kind: ReconciliationKind;
+    amount: string;
+    currency: string;
+    transfer_id: string | null;
+    detail: string;
+    created_at: Date | string;
+  }>(
+    `SELECT alert_id, payment_id, kind, amount::text AS amount, currency, transfer_id, detail, created_at
+       FROM rm_reconciliation_alerts WHERE org_id = $1
+      ORDER BY created_at DESC, alert_id DESC LIMIT $2`,
+    [orgId, RECONCILIATION_ALERTS_SHOWN_MAX],
+  );
+  return rows.map((row) => ({
+    alertId: row.alert_id,
+    paymentId: row.payment_id,
+    kind: row.kind,
+    // Stored as the payment's own decimal string (numeric keeps its scale).
+    amount: row.amount,
+    currency: row.currency,
+    transferId: row.transfer_id,
+    detail: row.detail,
+    raisedAt: new Date(row.created_at).toISOString(),
+  }));
+}

@@ -268,7 +268,10 @@ export async function submitPayout(context: CommandContext, orgId: string, inten
       code: 'payout',
       reference: intent.reference,
       metadata: { payment_id: intent.paymentId, ...(intent.batchId ? { batch_id: intent.batchId } : {}) },
-      pendingTimeoutAt: new Date(context.now.getTime() + PAYOUT_RESERVATION_SECONDS * 1000).toISOString(),
+      pendingTimeoutAt: new Date(
+        context.now.getTime() +
+          (services.payments.payoutReservationSeconds ?? PAYOUT_RESERVATION_SECONDS) * 1000,
+      ).toISOString(),
     },
     metadata,
     context.now,
@@ -598,6 +601,18 @@ async function settleCollection(
   );
 }
 
+/**
+ * A payout's result on the ledger: its reservation posted (paid) or voided (refused).
+ *
+ * A success that comes after the reservation expired (the result took longer than
+ * `payoutReservationSeconds`) still happened at M-Pesa: the money left the float, so the
+ * books must show it. It is posted as a fresh transfer from the float (id `{paymentId}_late`,
+ * deterministic, so a repeated result posts once) and a reconciliation alert says so
+ * (`payout_settled_after_expiry`): between the expiry and the late result the float looked
+ * larger than it was. If the float can no longer cover it (the released amount was spent),
+ * the payment still succeeds — it did — with no transfer, and the alert is `payout_unposted`,
+ * for a person to fund the float and post it. A failure after the expiry has nothing to void.
+ */
 async function settlePayout(
   context: CommandContext,
   orgId: string,
@@ -607,21 +622,32 @@ async function settlePayout(
   outcome: MpesaCallback['outcome'],
   metadata: EventMetadata,
 ) {
-  const ledger = await settleReservation(
-    context.services,
-    orgId,
-    paymentId,
-    succeeded ? 'post' : 'void',
-    metadata,
-    context.now,
-  );
-  if (!ledger.ok) {
-    context.services.log.error(
-      { orgId, paymentId, code: ledger.error.code },
-      'a payout reservation could not be settled on the ledger',
+  const services = context.services;
+  const state = await loadPayment(context, orgId, paymentId);
+  // A repeated result about a settled payout: the decider records nothing, the ledger is done.
+  const settled = state.status === 'succeeded' || state.status === 'failed';
+  let transferId: string | null = null;
+  let late: { readonly transferId: string | null; readonly problem: string | null } | null = null;
+  if (!settled) {
+    const ledger = await settleReservation(
+      services,
+      orgId,
+      paymentId,
+      succeeded ? 'post' : 'void',
+      metadata,
+      context.now,
     );
+    if (ledger.ok) transferId = paymentId;
+    else if (await reservationLapsed(services, orgId, paymentId, ledger.error.code, metadata, context.now)) {
+      if (succeeded && state.intent) late = await postLatePayout(context, orgId, state.intent, metadata);
+    } else {
+      services.log.error(
+        { orgId, paymentId, code: ledger.error.code },
+        'a payout reservation could not be settled on the ledger',
+      );
+    }
   }
-  return decideOnPayment(
+  const answer = await decideOnPayment(
     context,
     orgId,
     paymentId,
@@ -629,11 +655,80 @@ async function settlePayout(
       type: 'Settle',
       via: 'callback',
       result: succeeded
-        ? { outcome: 'succeeded', receipt, transferId: ledger.ok ? paymentId : null }
+        ? { outcome: 'succeeded', receipt, transferId: late ? late.transferId : transferId }
         : { outcome: 'failed', resultCode: outcome.resultCode, resultText: outcome.description },
     },
     metadata,
   );
+  if (late) {
+    services.log.warn(
+      { orgId, paymentId, transferId: late.transferId },
+      'an M-Pesa payout succeeded after its reservation expired; raised for reconciliation',
+    );
+    await raiseReconciliationAlert(
+      context,
+      orgId,
+      paymentId,
+      late.transferId === null ? 'payout_unposted' : 'payout_settled_after_expiry',
+      late.transferId,
+      late.transferId === null
+        ? `M-Pesa paid the payout (receipt ${receipt}) after its reservation expired, and the float could not cover it: ${late.problem ?? 'refused'}. Fund the float and post it.`
+        : `M-Pesa paid the payout (receipt ${receipt}) after its reservation expired; posted late as ${late.transferId}. The float looked larger than it was in between.`,
+      metadata,
+    );
+  }
+  return answer;
+}
+
+/** The suffix of the transfer that records a payout paid after its reservation expired. */
+export const LATE_PAYOUT_SUFFIX = '_late';
+
+/**
+ * Whether the reservation is gone by expiry (its timeout passed: expired by the sweeper, or
+ * expired now when the sweeper has not run yet, so the fresh posting does not count it twice).
+ */
+async function reservationLapsed(
+  services: Services,
+  orgId: string,
+  paymentId: string,
+  code: string,
+  metadata: EventMetadata,
+  now: Date,
+): Promise<boolean> {
+  if (code === 'PENDING_EXPIRED') {
+    await services.ledger.execute(orgId, { type: 'ExpirePending' }, metadata, now);
+  }
+  const transfer = (await services.ledger.state(orgId)).transfers.get(paymentId);
+  return transfer?.status === 'expired';
+}
+
+async function postLatePayout(
+  context: CommandContext,
+  orgId: string,
+  intent: PaymentIntent,
+  metadata: EventMetadata,
+): Promise<{ transferId: string | null; problem: string | null }> {
+  const accounts = await accountsFor(context.services, orgId, metadata, context.now);
+  const transferId = `${intent.paymentId}${LATE_PAYOUT_SUFFIX}`;
+  const posted = await postTransfer(
+    context.services,
+    orgId,
+    {
+      transferId,
+      debitAccount: accounts.payouts.address,
+      creditAccount: accounts.float.address,
+      amount: intent.amount,
+      code: 'payout',
+      reference: intent.reference,
+      // Deterministic: the same late result, by callback or by status query, posts once.
+      metadata: { payment_id: intent.paymentId, reason: 'paid_after_reservation_expired' },
+    },
+    metadata,
+    context.now,
+  );
+  return posted.ok
+    ? { transferId, problem: null }
+    : { transferId: null, problem: `${posted.error.code}: ${posted.error.message}` };
 }
 
 export function floatStream(orgId: string): string {

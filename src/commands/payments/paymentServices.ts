@@ -27,6 +27,8 @@ export interface CallbackUrls {
 export interface PaymentServices {
   readonly providers: PaymentProviders;
   readonly callbacks: CallbackUrls;
+  /** How long a payout's reservation holds the float (PAYOUT_RESERVATION_SECONDS when unset). */
+  readonly payoutReservationSeconds?: number;
 }
 
 const TOKEN_LENGTH = 32;
