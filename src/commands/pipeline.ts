@@ -9,7 +9,8 @@ import { formatPosition } from '../adapters/eventstore/position.js';
 import type { Position } from '../adapters/eventstore/port.js';
 import type { AnyCommand, AnyQuery, Audience } from './catalog.js';
 import type { CommandContext, QueryContext } from './context.js';
-import { IdempotencyStore, requestHash } from './idempotency.js';
+import { IdempotencyStore } from './idempotency.js';
+import { canonicalJson } from '../domain/canonicalJson.js';
 import type { Principal } from './principal.js';
 import { parseInput } from './validation.js';
 import { watchIsolation } from './isolationWatch.js';
@@ -97,7 +98,8 @@ export async function executeCommand(
       principal.orgId,
       key,
       command.name,
-      requestHash(command.name, input),
+      // Keyed: inputs may hold secrets (a password, provider credentials).
+      context.services.tokens.fingerprint('idempotency', `${command.name}\n${canonicalJson(input ?? null)}`),
     );
     if (claim.kind === 'replay')
       return { status: claim.status, body: claim.body as Record<string, unknown>, replayed: true };

@@ -3,7 +3,9 @@
  * and writes nothing; the same key with a different input is 409 IDEMPOTENCY_KEY_REUSED; keys
  * are kept at least 24 hours. Keys belong to an organization.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/domain/canonicalJson.js';
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from '../../src/commands/idempotency.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { probePostgres, serviceGate } from '../support/services.js';
@@ -303,6 +305,29 @@ for (const { backend, run } of BACKENDS) {
       expect(rows.length).toBeGreaterThan(0);
       expect(JSON.stringify(rows)).not.toContain(secret);
       expect(JSON.stringify(await orgStream(app.demoOrgId, app.demoKey))).not.toContain(secret);
+    });
+
+    it('keeps only a keyed fingerprint of the input: a password in it cannot be guessed from the table', async () => {
+      const key = unique('keyed');
+      const body = memberBody(`${unique('keyed')}@example.com`);
+      expect((await post('/v1/members', app.demoKey, body, key)).status).toBe(201);
+      const { rows } = await app.server.runtime.services.db.query<{ request_hash: string }>(
+        'SELECT request_hash FROM ll_idempotency_keys WHERE org_id = $1 AND idempotency_key = $2',
+        [app.demoOrgId, key],
+      );
+      const stored = rows[0]?.request_hash;
+      expect(stored).toMatch(/^[0-9a-f]{64}$/);
+      // What anyone could compute from a guessed password, without the platform's secret.
+      const unkeyed = createHash('sha256')
+        .update(`create_member\n${canonicalJson({ ...body })}`)
+        .digest('hex');
+      expect(stored).not.toBe(unkeyed);
+      expect(stored).not.toContain(PASSWORD);
+      // Still a fingerprint: the same input replays, another is refused.
+      const again = await post('/v1/members', app.demoKey, body, key);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      const other = await post('/v1/members', app.demoKey, { ...body, name: 'Someone Else' }, key);
+      expect(other.status).toBe(409);
     });
 
     it('keeps keys at least 24 hours', async () => {

@@ -2,7 +2,7 @@
  * Access tokens (short-lived JWTs, HS256) and refresh tokens (opaque, rotating). Only hashes
  * of refresh tokens are ever stored.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
 import { isScope, MEMBER_ROLES, SUPER_ADMIN, type Role, type Scope } from '../../domain/access.js';
 import { LedgerlineError } from '../../domain/errors.js';
@@ -25,12 +25,21 @@ export interface AccessClaims {
 export interface TokenService {
   issueAccessToken(claims: AccessClaims, now: Date): Promise<{ token: string; expiresIn: number }>;
   verifyAccessToken(token: string, now: Date): Promise<AccessClaims & { tokenId: string }>;
+  /**
+   * A keyed fingerprint (HMAC-SHA-256 with the platform secret) of text that may hold a
+   * secret, such as a request body kept to recognise a retried idempotency key: a plain hash
+   * of a low-entropy password could be guessed offline from the stored value; this cannot.
+   */
+  fingerprint(purpose: string, text: string): string;
 }
 
 export function hmacTokenService(secret: Uint8Array): TokenService {
   if (secret.length < SECRET_BYTES)
     throw new Error(`the token signing secret must be at least ${SECRET_BYTES} bytes`);
   return {
+    fingerprint(purpose, text) {
+      return createHmac('sha256', secret).update(`${purpose}\n${text}`, 'utf8').digest('hex');
+    },
     async issueAccessToken(claims, now) {
       const issuedAt = Math.floor(now.getTime() / 1000);
       const token = await new SignJWT({
