@@ -86,6 +86,16 @@ async function callerFor(services: Services, flags: Flags, env: NodeJS.ProcessEn
   if (key !== undefined && key !== '') {
     const principal = await authenticate(`Bearer ${key}`, services, { kind: 'cli' }, requestId);
     if (!principal) throw new LedgerlineError('UNAUTHENTICATED', 'The API key is not valid.');
+    // As over REST: reading the audit trail, one's own included, needs audit:read.
+    if (!principal.scopes.includes('audit:read')) {
+      throw new LedgerlineError(
+        'FORBIDDEN',
+        'The audit commands need an API key with the audit:read scope.',
+        {
+          requiredScope: 'audit:read',
+        },
+      );
+    }
     return { principal, operator: false };
   }
   const orgId = required(flags, 'org');

@@ -135,6 +135,12 @@ describe.runIf(run)('an auditor organization reads another over REST and the CLI
     expect(verified.lines[0]).toMatchObject({ orgId: owner.orgId, ok: true });
     expect(verified.lines[0]?.['eventsChecked']).toBeGreaterThanOrEqual(rest.body.eventsChecked as number);
 
+    // The owner's own key without audit:read reads nothing of the trail, as over REST.
+    const ledgerOnly = await apiKey(app, owner.adminToken, ['ledger:read']);
+    await expect(
+      cli(config, 'verify', { org: owner.orgId }, { LEDGERLINE_API_KEY: ledgerOnly }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN', details: { requiredScope: 'audit:read' } });
+
     const stranger = await createOrg(app, 'stranger');
     const strangerKey = await apiKey(app, stranger.adminToken, ['audit:read']);
     await expect(
