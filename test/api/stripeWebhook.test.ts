@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/adapters/providers/stripe/webhook.js';
+import type { CardRefund } from '../../src/domain/payments/cardProcessor.js';
 import { startTestApp, type TestApp, type TestResponse } from '../support/app.js';
 import { until } from '../support/mpesaHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
@@ -34,6 +35,9 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
   let demo: Org;
   let other: Org;
   let sequence = 0;
+  /** While set, the processor takes refunds but their answers are lost (kept here instead). */
+  let loseRefundAnswers = false;
+  const lostRefunds: CardRefund[] = [];
 
   async function ok(org: Org, method: string, path: string, body: unknown, expected: number) {
     const answer = await app.request(method, path, { token: org.token, body });
@@ -163,6 +167,18 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
       () => app.request('POST', '/v1/auth/login', { body: { email, password: PASSWORD } }),
       (answer) => answer.status === 200,
     );
+    // The simulator itself, with its refund answers lost on demand (a processor timeout).
+    const cards = app.server.runtime.services.payments.providers.cards;
+    const refund = cards.refund.bind(cards);
+    cards.refund = async (credentials, request) => {
+      const answer = await refund(credentials, request);
+      if (!loseRefundAnswers || !answer.ok) return answer;
+      lostRefunds.push(answer.value);
+      return {
+        ok: false,
+        failure: { kind: 'unavailable', message: 'Stripe: no answer (test)', mayHaveHappened: true },
+      };
+    };
     other = {
       orgId,
       token: (login.body as { accessToken: string }).accessToken,
@@ -291,5 +307,79 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     expect(await paymentStatus(demo, payment.paymentId)).toBe('pending');
     expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
     expect((await app.server.runtime.services.ledger.state(other.orgId)).transfers.size).toBe(0);
+  });
+  it('settles a refund whose answer was lost on charge.refunded, reversing the sale once', async () => {
+    const customer = await ok(demo, 'POST', '/v1/customers', { name: 'Otieno' }, 201);
+    await ok(
+      demo,
+      'POST',
+      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
+      {
+        token: 'tok_visa',
+        setDefault: true,
+      },
+      201,
+    );
+    const paid = await ok(
+      demo,
+      'POST',
+      '/v1/payments',
+      {
+        customerId: customer['customerId'],
+        amount: '30.00',
+        currency: 'USD',
+        description: 'Order',
+      },
+      201,
+    );
+    expect(paid['status']).toBe('succeeded');
+    const paymentId = paid['paymentId'] as string;
+    loseRefundAnswers = true;
+    const asked = await ok(demo, 'POST', `/v1/payments/${paymentId}/refunds`, { amount: '10.00' }, 201);
+    loseRefundAnswers = false;
+    expect(asked['status']).toBe('requested');
+    const refundId = asked['refundId'] as string;
+    const taken = lostRefunds.at(-1);
+    expect(taken).toBeDefined();
+    const refundObject = {
+      id: taken?.id,
+      object: 'refund',
+      amount: 1000,
+      currency: 'usd',
+      status: 'succeeded',
+      payment_intent: taken?.paymentId,
+      metadata: { paymentId, refundId },
+    };
+    sequence += 1;
+    const charged = JSON.stringify({
+      id: `evt_refund_${String(sequence)}`,
+      object: 'event',
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      type: 'charge.refunded',
+      data: {
+        object: {
+          id: 'ch_test_1',
+          object: 'charge',
+          payment_intent: taken?.paymentId,
+          amount_refunded: 1000,
+          refunds: { object: 'list', data: [refundObject] },
+        },
+      },
+    });
+    const updated = JSON.stringify({
+      id: `evt_refund_${String(sequence)}_updated`,
+      object: 'event',
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      type: 'refund.updated',
+      data: { object: refundObject },
+    });
+    for (const body of [charged, charged, updated]) expect((await deliver(demo, body)).status).toBe(200);
+    const events = await app.server.runtime.store.readStream(`${demo.orgId}.payment-${paymentId}`);
+    expect(events.filter((event) => event.type === 'ReversalSucceeded')).toHaveLength(1);
+    const state = await app.server.runtime.services.ledger.state(demo.orgId);
+    expect(state.transfers.get(refundId)?.amount).toBe(1000n);
+    expect(state.transfers.get(paymentId)?.status).toBe('posted');
   });
 });

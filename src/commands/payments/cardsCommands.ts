@@ -10,7 +10,7 @@ import { formatAmount, isAmountProblem, parseAmount } from '../../domain/ledger/
 import { stripeCurrency } from '../../domain/payments/cardAmount.js';
 import type { ProviderFailure } from '../../domain/payments/providerResult.js';
 import { reversibleUnits } from '../../domain/payments/payment.js';
-import { eventMetadata, loadAggregate } from '../aggregate.js';
+import { loadAggregate } from '../aggregate.js';
 import { defineCommand } from '../catalog.js';
 import { customerStream, decideOnCustomer } from '../customers/commands.js';
 import * as c from '../customers/schemas.js';
@@ -20,13 +20,12 @@ import { callerOf } from '../tenancy/organizationStream.js';
 import {
   cardAsset,
   cardUnits,
-  recordOnPayment,
+  recordRefundOutcome,
   refundKey,
   stripeCredentials,
   submitCardPayment,
 } from './cardsFlow.js';
 import { fraudHistory } from './fraudHistory.js';
-import { reverseTransfer } from './ledgerPosting.js';
 import { decideOnPayment, loadPayment } from './paymentStream.js';
 import { loadPaymentView, verdictOutput, type PaymentView } from './paymentViews.js';
 import { loadPaymentSettings } from './settings.js';
@@ -359,31 +358,11 @@ export const processRefund = defineCommand({
       idempotencyKey: refundKey(refundId),
     });
     let failure: { code: string; message: string } | null = null;
+    const asked = { paymentId: input.paymentId, refundId, amount, saleTransferId: before.transferId };
     if (refunded.ok && refunded.value.status !== 'failed' && refunded.value.status !== 'canceled') {
-      const reversed =
-        before.transferId === null
-          ? ({ ok: true } as const)
-          : await reverseTransfer(
-              services,
-              orgId,
-              { transferId: before.transferId, reversalId: refundId, amount, code: 'refund' },
-              eventMetadata(context),
-              context.now,
-            );
-      if (!reversed.ok) {
-        services.log.error(
-          { paymentId: input.paymentId, refundId, code: reversed.error.code },
-          'a card refund could not be reversed on the ledger',
-        );
-      }
-      await recordOnPayment(context, orgId, input.paymentId, {
-        type: 'RecordReversalResult',
-        reversalId: refundId,
-        result: {
-          outcome: 'succeeded',
-          transferId: reversed.ok ? refundId : null,
-          providerRef: refunded.value.id,
-        },
+      await recordRefundOutcome(context, orgId, asked, {
+        outcome: 'succeeded',
+        providerRef: refunded.value.id,
       });
     } else if (
       refunded.ok ||
@@ -392,11 +371,7 @@ export const processRefund = defineCommand({
       failure = refunded.ok
         ? { code: refunded.value.status, message: refunded.value.failureReason ?? 'The refund failed.' }
         : { code: refunded.failure.kind, message: refunded.failure.message };
-      await recordOnPayment(context, orgId, input.paymentId, {
-        type: 'RecordReversalResult',
-        reversalId: refundId,
-        result: { outcome: 'failed', resultCode: failure.code, resultText: failure.message },
-      });
+      await recordRefundOutcome(context, orgId, asked, { outcome: 'failed', ...failure });
     }
     // Unknown outcome: the refund stays requested, its amount held back from what remains.
     const after = await loadPaymentView(services, orgId, input.paymentId);

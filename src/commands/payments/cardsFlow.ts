@@ -19,7 +19,7 @@ import { ValidationError } from '../../domain/errors.js';
 import { eventMetadata, loadAggregate } from '../aggregate.js';
 import type { CommandContext, Services } from '../context.js';
 import { customerStream } from '../customers/commands.js';
-import { ensureAccounts, postTransfer } from './ledgerPosting.js';
+import { ensureAccounts, postTransfer, reverseTransfer } from './ledgerPosting.js';
 import { decideOnPayment, loadPayment } from './paymentStream.js';
 import { loadPaymentSettings } from './settings.js';
 
@@ -268,4 +268,76 @@ async function postCardSale(
     'a captured card payment could not be posted to the ledger',
   );
   return null;
+}
+
+/**
+ * A refund's outcome on the ledger and the payment: a refund the processor took (succeeded,
+ * or pending on its side) reverses that much of the sale (reversal id = refund id, so a
+ * repeated answer or webhook reverses once); a failed or canceled one records the failure.
+ */
+export async function recordRefundOutcome(
+  context: CommandContext,
+  orgId: string,
+  refund: {
+    readonly paymentId: string;
+    readonly refundId: string;
+    readonly amount: string;
+    readonly saleTransferId: string | null;
+  },
+  result:
+    | { readonly outcome: 'succeeded'; readonly providerRef: string }
+    | { readonly outcome: 'failed'; readonly code: string; readonly message: string },
+  metadata: EventMetadata = eventMetadata(context),
+): Promise<void> {
+  const { services } = context;
+  if (result.outcome === 'failed') {
+    await recordOnPayment(
+      context,
+      orgId,
+      refund.paymentId,
+      {
+        type: 'RecordReversalResult',
+        reversalId: refund.refundId,
+        result: { outcome: 'failed', resultCode: result.code, resultText: result.message },
+      },
+      metadata,
+    );
+    return;
+  }
+  const reversed =
+    refund.saleTransferId === null
+      ? ({ ok: true } as const)
+      : await reverseTransfer(
+          services,
+          orgId,
+          {
+            transferId: refund.saleTransferId,
+            reversalId: refund.refundId,
+            amount: refund.amount,
+            code: 'refund',
+          },
+          metadata,
+          context.now,
+        );
+  if (!reversed.ok) {
+    services.log.error(
+      { paymentId: refund.paymentId, refundId: refund.refundId, code: reversed.error.code },
+      'a card refund could not be reversed on the ledger',
+    );
+  }
+  await recordOnPayment(
+    context,
+    orgId,
+    refund.paymentId,
+    {
+      type: 'RecordReversalResult',
+      reversalId: refund.refundId,
+      result: {
+        outcome: 'succeeded',
+        transferId: reversed.ok ? refund.refundId : null,
+        providerRef: result.providerRef,
+      },
+    },
+    metadata,
+  );
 }

@@ -9,20 +9,29 @@
  */
 import type { EventMetadata } from '../../adapters/eventstore/port.js';
 import { readStripeEvent, type StripeEvent } from '../../adapters/providers/stripe/webhook.js';
-import { readPaymentIntent } from '../../adapters/providers/stripe/wire.js';
+import { readPaymentIntent, readRefund } from '../../adapters/providers/stripe/wire.js';
 import { ConcurrencyError, LedgerlineError } from '../../domain/errors.js';
-import type { CardPayment } from '../../domain/payments/cardProcessor.js';
+import type { CardPayment, CardRefund } from '../../domain/payments/cardProcessor.js';
+import { formatAmount } from '../../domain/ledger/money.js';
 import { stripeCurrency } from '../../domain/payments/cardAmount.js';
 import { streamName } from '../../domain/streamName.js';
 import type { CommandContext, Services } from '../context.js';
-import { cardUnits, recordCharge, stripeCredentials } from './cardsFlow.js';
+import { cardUnits, recordCharge, recordRefundOutcome, stripeCredentials } from './cardsFlow.js';
 import { systemContext } from './mpesaFlows.js';
 import { loadPayment } from './paymentStream.js';
 
 export type WebhookVerdict = 'applied' | 'duplicate' | 'ignored' | 'refused';
 
 /** Event types the card flow can be waiting on; others are kept for audit only. */
-export const APPLIED_EVENT_TYPES = ['payment_intent.succeeded', 'payment_intent.payment_failed'] as const;
+export const APPLIED_EVENT_TYPES = [
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'charge.refunded',
+  'charge.refund.updated',
+  'refund.updated',
+] as const;
+/** Refunds read from one `charge.refunded` event, at most (Stripe lists ten by default). */
+const REFUNDS_PER_EVENT_MAX = 100;
 /** Object keys never kept in the audit copy (Stripe puts the client secret in PaymentIntents). */
 const SECRET_KEY = /secret|password|token|^card$|^source$/i;
 /** Nesting of the audit copy, at most: a Stripe object is a few levels deep. */
@@ -116,6 +125,10 @@ async function apply(
 ): Promise<string | null> {
   if (!(APPLIED_EVENT_TYPES as readonly string[]).includes(event.type))
     return `type ${event.type} is not applied`;
+  if (event.type === 'charge.refunded')
+    return applyRefunds(context, orgId, chargeRefunds(event.object), metadata);
+  if (event.type !== 'payment_intent.succeeded' && event.type !== 'payment_intent.payment_failed')
+    return applyRefunds(context, orgId, [event.object], metadata);
   let charge: CardPayment;
   try {
     charge = readPaymentIntent(event.object);
@@ -172,4 +185,78 @@ function lastPaymentError(object: unknown): { code: string; message: string } {
     message:
       typeof message === 'string' ? message.slice(0, 500) : 'The processor reported the payment failed.',
   };
+}
+
+/** The refunds a Charge lists (`refunds.data`; absent in newer API versions unless expanded). */
+function chargeRefunds(object: unknown): unknown[] {
+  const refunds = isRecord(object) ? object['refunds'] : undefined;
+  const data = isRecord(refunds) ? refunds['data'] : undefined;
+  return Array.isArray(data) ? data.slice(0, REFUNDS_PER_EVENT_MAX) : [];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Refunds whose outcome the payment is still waiting for (their answer was lost): each names
+ * its payment and refund in the metadata process_refund sent; it is applied only to that
+ * refund, still requested, of this organization's card payment, for the same PaymentIntent and
+ * amount. Answers why nothing was applied, or null when at least one was.
+ */
+async function applyRefunds(
+  context: CommandContext,
+  orgId: string,
+  objects: readonly unknown[],
+  metadata: EventMetadata,
+): Promise<string | null> {
+  let why = 'no refund in the event';
+  let applied = false;
+  for (const object of objects) {
+    const problem = await applyRefund(context, orgId, object, metadata);
+    if (problem === null) applied = true;
+    else why = problem;
+  }
+  return applied ? null : why;
+}
+
+async function applyRefund(
+  context: CommandContext,
+  orgId: string,
+  object: unknown,
+  metadata: EventMetadata,
+): Promise<string | null> {
+  let refund: CardRefund;
+  try {
+    refund = readRefund(object);
+  } catch {
+    return 'the Refund could not be read';
+  }
+  const tags = isRecord(object) && isRecord(object['metadata']) ? object['metadata'] : {};
+  const paymentId = tags['paymentId'];
+  const refundId = tags['refundId'];
+  if (typeof paymentId !== 'string' || !/^pay_[0-9A-Z]{26}$/.test(paymentId) || typeof refundId !== 'string')
+    return 'no payment or refund id in its metadata';
+  const state = await loadPayment(context, orgId, paymentId);
+  const intent = state.intent;
+  if (intent?.kind !== 'card_payment') return 'no such card payment';
+  const asked = state.reversals.find((reversal) => reversal.reversalId === refundId);
+  if (asked?.status !== 'requested') return 'no such refund waiting for its outcome';
+  if (state.providerRef !== refund.paymentId) return 'the Refund is not of this payment’s PaymentIntent';
+  const stripe = stripeCurrency(intent.currency) as string;
+  const amount = formatAmount(asked.amount, intent.scale);
+  if (refund.currency !== stripe || refund.amount !== cardUnits(amount, intent.scale, stripe).stripeAmount)
+    return 'the Refund’s amount or currency is not the refund’s';
+  if (refund.status === 'requires_action') return 'the Refund still requires action';
+  const target = { paymentId, refundId, amount, saleTransferId: state.transferId };
+  await recordRefundOutcome(
+    context,
+    orgId,
+    target,
+    refund.status === 'failed' || refund.status === 'canceled'
+      ? { outcome: 'failed', code: refund.status, message: refund.failureReason ?? 'The refund failed.' }
+      : { outcome: 'succeeded', providerRef: refund.id },
+    metadata,
+  );
+  return null;
 }
