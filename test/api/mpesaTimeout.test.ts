@@ -213,4 +213,24 @@ describe.skipIf(!run)('M-Pesa when the provider does not answer in time, on Post
     expect(await bookFloat(app, orgId)).toBe(before + 65_000n);
     expect((await app.server.runtime.services.ledger.state(otherOrg)).transfers.size).toBe(0);
   });
+  it('a reversal with no answer stays requested, and its result finds it: reversed once', async () => {
+    const started = await stkPush(app, token, '0712000666', '900');
+    await untilPayment(app, token, started.paymentId, (payment) => payment.status === 'succeeded');
+    const before = await bookFloat(app, orgId);
+    const response = await app.request('POST', `/v1/mpesa/payments/${started.paymentId}/reverse`, {
+      token,
+      body: { reason: 'charged twice' },
+    });
+    expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
+    const { reversalId } = response.body as { reversalId: string };
+    const reversed = await until(
+      () => paymentEvents(app, orgId, started.paymentId),
+      (events) => events.some((event) => event.type === 'ReversalSucceeded'),
+    );
+    expect(reversed.filter((event) => event.type === 'ReversalSucceeded')).toHaveLength(1);
+    expect(reversed.map((event) => event.type)).not.toContain('ReversalFailed');
+    const state = await app.server.runtime.services.ledger.state(orgId);
+    expect(state.transfers.get(reversalId)?.amount).toBe(90_000n);
+    expect(await bookFloat(app, orgId)).toBe(before - 90_000n);
+  });
 });

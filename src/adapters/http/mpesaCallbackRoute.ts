@@ -15,7 +15,10 @@ import { LedgerlineError } from '../../domain/errors.js';
 export const CALLBACK_BODY_BYTES_MAX = 64 * 1024;
 
 export function registerMpesaCallbacks(app: FastifyInstance, services: Services): void {
-  app.post<{ Params: { orgId: string; token: string }; Querystring: { payment?: unknown } }>(
+  app.post<{
+    Params: { orgId: string; token: string };
+    Querystring: { payment?: unknown; reversal?: unknown };
+  }>(
     '/callbacks/mpesa/:orgId/:token',
     { schema: { hide: true }, bodyLimit: CALLBACK_BODY_BYTES_MAX },
     async (request, reply) => {
@@ -28,7 +31,11 @@ export function registerMpesaCallbacks(app: FastifyInstance, services: Services)
         throw new LedgerlineError('NOT_FOUND', 'No such route.');
       }
       // The payment the platform named in the URL it handed out (see mpesaCallbackUrl).
-      const named = typeof request.query.payment === 'string' ? request.query.payment : null;
+      const { payment, reversal } = request.query;
+      const named =
+        typeof payment === 'string'
+          ? { paymentId: payment, reversalId: typeof reversal === 'string' ? reversal : null }
+          : null;
       const verdict = await handleMpesaCallback(services, orgId, request.body, request.id, named);
       return reply
         .code(200)

@@ -352,7 +352,7 @@ export async function handleMpesaCallback(
   orgId: string,
   body: unknown,
   requestId: string,
-  namedPaymentId: string | null = null,
+  named: { readonly paymentId: string; readonly reversalId: string | null } | null = null,
 ): Promise<CallbackVerdict> {
   const parsed = parseMpesaCallback(body);
   if (!parsed.ok) {
@@ -365,9 +365,13 @@ export async function handleMpesaCallback(
   const recorded = await recordCallback(services, orgId, ref, body as object, metadata);
   const link =
     recorded ??
-    (parsed.callback.kind === 'stk' && namedPaymentId !== null
-      ? await adoptLostPush(context, orgId, namedPaymentId, parsed.callback, metadata)
-      : null);
+    (named === null
+      ? null
+      : parsed.callback.kind === 'stk'
+        ? await adoptLostPush(context, orgId, named.paymentId, parsed.callback, metadata)
+        : named.reversalId === null
+          ? null
+          : await adoptLostReversal(context, orgId, named.paymentId, named.reversalId, ref, metadata));
   if (!link) {
     services.log.warn(
       { orgId, requestId, ref },
@@ -427,6 +431,33 @@ async function adoptLostPush(
   services.log.info(
     { orgId, paymentId, ref: link.ref },
     'the callback of a push whose answer was lost found its payment',
+  );
+  return link;
+}
+
+/**
+ * The result of a reversal whose answer was lost (its OriginatorConversationID never seen):
+ * the URL names the payment and the reversal; adopted only by that organization's reversal
+ * still waiting for its outcome.
+ */
+async function adoptLostReversal(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  reversalId: string,
+  ref: string,
+  metadata: EventMetadata,
+): Promise<MpesaLink | null> {
+  if (!/^pay_[0-9A-Z]{26}$/.test(paymentId)) return null;
+  const state = await loadPayment(context, orgId, paymentId);
+  if (state.intent?.kind !== 'mpesa_collection') return null;
+  const waiting = state.reversals.find((reversal) => reversal.reversalId === reversalId);
+  if (waiting?.status !== 'requested') return null;
+  const link: MpesaLink = { ref, purpose: 'reversal', paymentId, reversalId };
+  await linkRef(context.services, orgId, link, metadata);
+  context.services.log.info(
+    { orgId, paymentId, reversalId, ref },
+    'the result of a reversal whose answer was lost found its reversal',
   );
   return link;
 }
@@ -840,7 +871,7 @@ export async function startReversal(
   const answer = await services.payments.providers.mobileMoney.reversal(credentials, {
     transactionId: state.receipt ?? '',
     amount: shillingsOf(state.intent.amount).amount,
-    resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+    resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId, paymentId, reversalId),
     remarks: reason.slice(0, 100),
   });
   if (!answer.ok) {

@@ -15,7 +15,7 @@ export interface CallbackUrls {
    * (`?payment=`): an STK push whose answer was lost has no known CheckoutRequestID, and its
    * callback can only be matched to the payment by what the platform put in the URL.
    */
-  mpesaCallbackUrl(orgId: string, paymentId?: string): string;
+  mpesaCallbackUrl(orgId: string, paymentId?: string, reversalId?: string): string;
   /** True when `token` is the organization's M-Pesa callback token. */
   verifyMpesaToken(orgId: string, token: string): boolean;
   /** Where the organization's Stripe account sends webhooks (set it in the Stripe dashboard). */
@@ -48,10 +48,12 @@ export function callbackUrls(secret: Uint8Array, configuredPublicUrl: string | n
     setPublicUrl(url) {
       publicUrl ??= url.replace(/\/+$/, '');
     },
-    mpesaCallbackUrl(orgId, paymentId) {
+    mpesaCallbackUrl(orgId, paymentId, reversalId) {
       if (publicUrl === null) throw new Error('the public URL is not known before the server listens');
       const base = `${publicUrl}/callbacks/mpesa/${orgId}/${tokenOf(orgId)}`;
-      return paymentId === undefined ? base : `${base}?payment=${encodeURIComponent(paymentId)}`;
+      if (paymentId === undefined) return base;
+      const reversal = reversalId === undefined ? '' : `&reversal=${encodeURIComponent(reversalId)}`;
+      return `${base}?payment=${encodeURIComponent(paymentId)}${reversal}`;
     },
     verifyMpesaToken(orgId, token) {
       return matches(tokenOf(orgId), token);
