@@ -382,4 +382,26 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     expect(state.transfers.get(refundId)?.amount).toBe(1000n);
     expect(state.transfers.get(paymentId)?.status).toBe('posted');
   });
+  it('shows the webhook URL to the organization’s admins only', async () => {
+    const settings = await app.request('GET', '/v1/payments/settings', { token: demo.token });
+    expect(settings.status, describeResponse(settings)).toBe(200);
+    const url = (settings.body as { stripeWebhookUrl: string }).stripeWebhookUrl;
+    expect(url).toBe(app.server.runtime.services.payments.callbacks.stripeWebhookUrl(demo.orgId));
+    expect(url).toMatch(new RegExp(`/webhooks/stripe/${demo.orgId}/[A-Za-z0-9_-]{32}$`));
+    const email = 'member@stripe-webhook-demo.test';
+    const member = await app.request('POST', '/v1/members', {
+      token: demo.token,
+      body: { email, name: 'Member', role: 'user', password: PASSWORD },
+    });
+    expect(member.status, describeResponse(member)).toBe(201);
+    const login = await until(
+      () => app.request('POST', '/v1/auth/login', { body: { email, password: PASSWORD } }),
+      (answer) => answer.status === 200,
+    );
+    const asMember = await app.request('GET', '/v1/payments/settings', {
+      token: (login.body as { accessToken: string }).accessToken,
+    });
+    expect(asMember.status, describeResponse(asMember)).toBe(200);
+    expect((asMember.body as { stripeWebhookUrl: string | null }).stripeWebhookUrl).toBeNull();
+  });
 });

@@ -8,6 +8,7 @@ import {
   paymentSettingsDecider,
   type PaymentSettings,
 } from '../../domain/payments/settings.js';
+import { SUPER_ADMIN } from '../../domain/access.js';
 import { streamName } from '../../domain/streamName.js';
 import { executeOnStream, loadAggregate } from '../aggregate.js';
 import { defineCommand, defineQuery } from '../catalog.js';
@@ -113,12 +114,23 @@ export const getPaymentSettings = defineQuery({
   description:
     'The organization’s fraud policy (thresholds and the points each rule adds) and the ledger accounts its payments post to; the defaults until an admin changes them.',
   params: z.strictObject({}),
-  result: settingsOutput,
+  result: settingsOutput.extend({
+    /**
+     * Where to point the organization's Stripe webhooks (its URL carries a token); shown to
+     * admins only, who configure Stripe, null for everyone else.
+     */
+    stripeWebhookUrl: z.string().nullable(),
+  }),
   scope: 'payments:read',
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/payments/settings' },
   async run(_params, context) {
-    return answer(await loadPaymentSettings(context.services, context.principal.orgId));
+    const { orgId, role } = context.principal;
+    const admin = role === 'org_admin' || role === SUPER_ADMIN;
+    return {
+      ...answer(await loadPaymentSettings(context.services, orgId)),
+      stripeWebhookUrl: admin ? context.services.payments.callbacks.stripeWebhookUrl(orgId) : null,
+    };
   },
 });
