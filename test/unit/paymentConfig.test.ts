@@ -1,0 +1,58 @@
+/**
+ * The payment follow-up settings (README "Configuration"): the M-Pesa resolver's interval,
+ * grace and attempts, the payout reservation, and the simulator's answer-timeout fault — read
+ * from the environment, unset meaning the built-in defaults, a bad value refused by name.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ValidationError } from '../../src/domain/errors.js';
+
+describe('payment follow-up settings', () => {
+  it('leave the defaults to the code when unset', () => {
+    const config = loadConfig({});
+    expect(config.mpesaResolver).toEqual({ intervalMs: null, graceMs: null, attemptsMax: null });
+    expect(config.payoutReservationSeconds).toBeNull();
+    expect(config.simulatorFaults).toEqual({
+      callbackBeforeAnswer: false,
+      callbackCopies: 1,
+      answerTimeout: false,
+    });
+  });
+
+  it('read the resolver, the reservation and the faults', () => {
+    const config = loadConfig({
+      LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS: '250',
+      LEDGERLINE_MPESA_RESOLVER_GRACE_MS: '0',
+      LEDGERLINE_MPESA_RESOLVER_ATTEMPTS: '5',
+      LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS: '3600',
+      LEDGERLINE_SIMULATOR_FAULTS: 'answer-timeout, callback-copies=2',
+    });
+    expect(config.mpesaResolver).toEqual({ intervalMs: 250, graceMs: 0, attemptsMax: 5 });
+    expect(config.payoutReservationSeconds).toBe(3600);
+    expect(config.simulatorFaults).toEqual({
+      callbackBeforeAnswer: false,
+      callbackCopies: 2,
+      answerTimeout: true,
+    });
+  });
+
+  it.each([
+    ['LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS', '0'],
+    ['LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS', '1.5'],
+    ['LEDGERLINE_MPESA_RESOLVER_GRACE_MS', '-1'],
+    ['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS', '0'],
+    ['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS', 'many'],
+    ['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS', '0'],
+    ['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS', '99999999'],
+    ['LEDGERLINE_SIMULATOR_FAULTS', 'answer-late'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ValidationError);
+    expect((thrown as ValidationError).message).toContain(name);
+  });
+});
