@@ -322,6 +322,11 @@ describe('every MCP resource template over Streamable HTTP', () => {
       // A list answers empty for both; one object is not found for both.
       if (seen.kind === 'read') expect(seen.json).toMatchObject({ items: [] });
       else expect(seen).toMatchObject({ code: -32002, registry: 'NOT_FOUND' });
+      // A customer's resources (a list or a report) agree: a customer the caller's organization
+      // does not have is not found, whether another organization has it or nobody does.
+      if (template.includes('{}') && their === theirs.customerId) {
+        expect(seen, uri(their)).toMatchObject({ code: -32002, registry: 'NOT_FOUND' });
+      }
     }
   });
 

@@ -74,7 +74,7 @@ export const listFraudAlerts = defineQuery({
   name: 'list_fraud_alerts',
   title: 'Fraud alerts',
   description:
-    'Payments the fraud rules held for review, oldest first, a page at a time: score, the rules that fired and why, and the review (open, released, cancelled; notes, reviewer). Filter by status (open = still waiting for review_flagged_transaction) and customer.' +
+    'Payments the fraud rules held for review, oldest first, a page at a time: score, the rules that fired and why, and the review (open, released, cancelled; notes, reviewer). Filter by status (open = still waiting for review_flagged_transaction) and customer (NOT_FOUND for a customer the organization does not have).' +
     GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
@@ -103,6 +103,8 @@ export const listFraudAlerts = defineQuery({
       'list_fraud_alerts',
       'fraud alerts',
     );
+    // A customer filter names one customer: one the organization does not have is not found.
+    if (params.customerId !== undefined) await assertCustomer(context.services, orgId, params.customerId);
     const { rows } = await context.services.db.query<AlertRow>(
       `SELECT ${ALERT_COLUMNS} FROM rm_fraud_alerts
         WHERE org_id = $1 AND ($2::text IS NULL OR alert_id > $2)

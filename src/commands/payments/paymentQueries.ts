@@ -126,7 +126,7 @@ export const listPayments = defineQuery({
   name: 'list_payments',
   title: 'Payments',
   description:
-    'The organization’s payments (card payments, M-Pesa collections and payouts), oldest first, a page at a time: status, amount, fraud score and the rules that fired, receipt, what was refunded. Filter by customer, kind, status and a time range (from inclusive, to exclusive). For one payment’s full story (refunds, failure reason) use get_payment.' +
+    'The organization’s payments (card payments, M-Pesa collections and payouts), oldest first, a page at a time: status, amount, fraud score and the rules that fired, receipt, what was refunded. Filter by customer (NOT_FOUND for a customer the organization does not have), kind, status and a time range (from inclusive, to exclusive). For one payment’s full story (refunds, failure reason) use get_payment.' +
     GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
@@ -152,6 +152,9 @@ export const listPayments = defineQuery({
   async run(params, context) {
     const after = splitTimeKey(params.cursor);
     const orgId = await readModelOrg(context, params.grantId, 'payments:read', 'list_payments', 'payments');
+    // A customer filter names one customer: one the organization does not have is not found
+    // (as list_payment_methods and get_customer_risk answer), never an empty page.
+    if (params.customerId !== undefined) await assertCustomer(context.services, orgId, params.customerId);
     const { rows } = await context.services.db.query<PaymentRow>(
       `SELECT ${PAYMENT_COLUMNS} FROM rm_payments
         WHERE org_id = $1
