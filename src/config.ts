@@ -53,6 +53,15 @@ export interface Config {
     readonly answerTimeout: boolean;
   };
   /**
+   * The background resumer of bulk payouts whose run died: how often it runs and how long a
+   * batch must have been quiet before it is resumed. Each null keeps its own default
+   * (payoutResumer.ts).
+   */
+  readonly payoutResumer: {
+    readonly intervalMs: number | null;
+    readonly graceMs: number | null;
+  };
+  /**
    * The background M-Pesa resolver (asks about payments whose callback never came): how often
    * it runs, how long a payment waits before it is asked about, how many times at most. Each
    * null keeps the resolver's own default (mpesaResolver.ts).
@@ -103,6 +112,20 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     limits: parseLimits(env['LEDGERLINE_LIMITS']),
     simulatorDelayMs: parseDelay(env['LEDGERLINE_SIMULATOR_DELAY_MS']),
     simulatorFaults: parseFaults(env['LEDGERLINE_SIMULATOR_FAULTS']),
+    payoutResumer: {
+      intervalMs: boundedInteger(
+        env['LEDGERLINE_MPESA_RESUMER_INTERVAL_MS'],
+        'LEDGERLINE_MPESA_RESUMER_INTERVAL_MS',
+        10,
+        RESUMER_INTERVAL_MAX_MS,
+      ),
+      graceMs: boundedInteger(
+        env['LEDGERLINE_MPESA_RESUMER_GRACE_MS'],
+        'LEDGERLINE_MPESA_RESUMER_GRACE_MS',
+        0,
+        RESUMER_GRACE_MAX_MS,
+      ),
+    },
     mpesaResolver: {
       intervalMs: boundedInteger(
         env['LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS'],
@@ -209,6 +232,10 @@ function parseProviders(value: string | undefined): 'simulator' | 'live' {
   }
   return text;
 }
+
+/** The payout resumer waking less than hourly, or waiting more than a day, is a misconfiguration. */
+const RESUMER_INTERVAL_MAX_MS = 60 * 60 * 1000;
+const RESUMER_GRACE_MAX_MS = 24 * 60 * 60 * 1000;
 
 /** A simulator that waits longer than this is a misconfiguration, not a simulation. */
 const SIMULATOR_DELAY_MAX_MS = 60_000;

@@ -4,6 +4,7 @@ import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
 import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
 import { RESOLVER_DEFAULTS, startMpesaResolver } from '../commands/payments/mpesaResolver.js';
+import { RESUMER_DEFAULTS, startPayoutResumer } from '../commands/payments/payoutResumer.js';
 import { bootstrap } from './admin.js';
 import type { FeedSessionOptions } from '../adapters/feed/session.js';
 import { say } from './output.js';
@@ -89,6 +90,11 @@ export async function startServer(
       batchMax: RESOLVER_DEFAULTS.batchMax,
       attemptsMax: config.mpesaResolver.attemptsMax ?? RESOLVER_DEFAULTS.attemptsMax,
     });
+    const resumer = startPayoutResumer(runtime.services, {
+      ...RESUMER_DEFAULTS,
+      intervalMs: config.payoutResumer.intervalMs ?? RESUMER_DEFAULTS.intervalMs,
+      graceMs: config.payoutResumer.graceMs ?? RESUMER_DEFAULTS.graceMs,
+    });
     const approvals = startApprovalSweeper(runtime.services);
     return {
       address,
@@ -99,6 +105,7 @@ export async function startServer(
         await listening.close();
         await sweeper.stop();
         await resolver.stop();
+        await resumer.stop();
         await approvals.stop();
         await runtime.close();
       },

@@ -17,6 +17,7 @@ import {
   payoutBatchDecider,
   type PayoutItem,
 } from '../../domain/payments/payoutBatch.js';
+import { answerBatch, batchStream, markBatchDispatched, sendBatchPayout } from './payoutBatchRun.js';
 import { formatAmount, parseAmount } from '../../domain/ledger/money.js';
 import { streamName } from '../../domain/streamName.js';
 import { executeOnStream } from '../aggregate.js';
@@ -40,7 +41,6 @@ import {
   shillingsOf,
   startReversal,
   submitCollection,
-  submitPayout,
 } from './mpesaFlows.js';
 import { loadPayment } from './paymentStream.js';
 
@@ -203,10 +203,17 @@ export const mpesaBulkPayment = defineCommand({
     await mpesaCredentials(context.services, orgId);
     const total = items.reduce((sum, item) => sum + (parseAmount(item.amount, KES_SCALE) as bigint), 0n);
     const fingerprint = requestHash('mpesa_bulk_payment', canonicalJson(input)).slice(0, 32);
-    const batchStream = streamName(orgId, 'payout_batch', input.batchId);
-    const created = await executeOnStream(context, batchStream, payoutBatchDecider, (state) =>
+    const stream = batchStream(orgId, input.batchId);
+    const created = await executeOnStream(context, stream, payoutBatchDecider, (state) =>
       decidePayoutBatch(
-        { batchId: input.batchId, currency: KES, total: formatAmount(total, KES_SCALE), fingerprint, items },
+        {
+          batchId: input.batchId,
+          currency: KES,
+          total: formatAmount(total, KES_SCALE),
+          fingerprint,
+          items,
+          remarks: input.remarks,
+        },
         state,
       ),
     );
@@ -226,24 +233,7 @@ export const mpesaBulkPayment = defineCommand({
           next += 1;
           const item = batch.items[index];
           if (!item) return;
-          const started = await initiate(
-            context,
-            {
-              paymentId: item.paymentId,
-              kind: 'mpesa_payout',
-              provider: 'mpesa',
-              customerId: null,
-              amount: item.amount,
-              currency: KES,
-              scale: KES_SCALE,
-              counterparty: item.phone,
-              reference: item.reference,
-              description: input.remarks,
-              batchId: input.batchId,
-            },
-            'payout',
-          );
-          if (started.status === 'initiated') await submitPayout(context, orgId, started.intent);
+          await sendBatchPayout(context, orgId, batch, item, false);
           sent += 1;
           context.progress?.(sent, count, `${sent} of ${count} payouts sent`);
         }
@@ -251,7 +241,7 @@ export const mpesaBulkPayment = defineCommand({
       await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, count) }, worker));
       const unsent = batch.items.slice(next).map((item) => item.paymentId);
       if (unsent.length > 0) {
-        const cancelled = await executeOnStream(context, batchStream, payoutBatchDecider, (state) =>
+        const cancelled = await executeOnStream(context, stream, payoutBatchDecider, (state) =>
           cancelUnsentPayouts(
             unsent,
             'The caller cancelled the request while the batch was being sent.',
@@ -261,50 +251,13 @@ export const mpesaBulkPayment = defineCommand({
         notSent = cancelled.output.notSent;
         last = { ...cancelled, output: created.output };
       } else {
-        last = {
-          ...created,
-          position:
-            (await context.services.store.readStream(batchStream, { maxCount: 1 }))[0]?.position ??
-            created.position,
-        };
+        // Every payout handed on: the resumer has nothing to look for here.
+        const dispatched = await markBatchDispatched(context, orgId, batch.batchId, 'run');
+        last = { ...dispatched, output: created.output };
       }
     }
-    const payouts = [];
-    const counts: Record<string, number> = {};
-    let position = last.position;
-    for (const item of batch.items) {
-      const status = notSent.has(item.paymentId)
-        ? 'cancelled'
-        : ((await loadPayment(context, orgId, item.paymentId)).status ?? 'initiated');
-      counts[status] = (counts[status] ?? 0) + 1;
-      payouts.push({ paymentId: item.paymentId, phone: item.phone, amount: item.amount, status });
-    }
-    // Read-your-writes: the answer's position is the latest event the batch caused.
-    const positions = await Promise.all(
-      batch.items.map(async (item) => {
-        const events = await context.services.store.readStream(streamName(orgId, 'payment', item.paymentId), {
-          direction: 'backwards',
-          maxCount: 1,
-        });
-        return events[0]?.position ?? null;
-      }),
-    );
-    for (const candidate of positions) {
-      if (
-        candidate &&
-        (!position ||
-          candidate.commit > position.commit ||
-          (candidate.commit === position.commit && candidate.prepare > position.prepare))
-      ) {
-        position = candidate;
-      }
-    }
-    return {
-      output: { batchId: batch.batchId, total: batch.total, counts, payouts },
-      stream: batchStream,
-      revision: last.revision,
-      position,
-    };
+    const answer = await answerBatch(context, orgId, batch, notSent, last.position);
+    return { output: answer.output, stream, revision: last.revision, position: answer.position };
   },
 });
 

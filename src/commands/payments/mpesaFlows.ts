@@ -251,8 +251,19 @@ export async function submitCollection(context: CommandContext, orgId: string, i
   return last;
 }
 
-/** Reserves the payout on the float, then sends it (B2C); a float that cannot cover it fails it. */
-export async function submitPayout(context: CommandContext, orgId: string, intent: PaymentIntent) {
+/**
+ * Reserves the payout on the float, then sends it (B2C); a float that cannot cover it fails it.
+ * Safe to run again for the same payout (a resumed batch, another node): the reservation is
+ * the payout's own transfer id, and the request is recorded on the payment's stream before
+ * M-Pesa is called (ProviderRequestStarted, exact revision) — only the writer that records it
+ * calls M-Pesa, so a payout is never sent twice; the others answer the payment as it is.
+ */
+export async function submitPayout(
+  context: CommandContext,
+  orgId: string,
+  intent: PaymentIntent,
+  options: { readonly resumed?: boolean } = {},
+) {
   const services = context.services;
   const metadata = eventMetadata(context);
   const credentials = await mpesaCredentials(services, orgId);
@@ -276,13 +287,20 @@ export async function submitPayout(context: CommandContext, orgId: string, inten
     metadata,
     context.now,
   );
-  if (!reserved.ok) {
+  if (!reserved.ok && !(await reservationHeld(services, orgId, intent.paymentId))) {
+    // Refused before anything was sent; `ledger` fails only a payment no one has sent yet.
     return decideOnPayment(context, orgId, intent.paymentId, {
       type: 'Settle',
-      via: 'provider',
+      via: 'ledger',
       result: { outcome: 'failed', resultCode: reserved.error.code, resultText: reserved.error.message },
     });
   }
+  const claimed = await decideOnPayment(context, orgId, intent.paymentId, {
+    type: 'StartProviderRequest',
+    requestRef: intent.paymentId,
+    resumed: options.resumed ?? false,
+  });
+  if (!claimed.output.changed) return claimed;
   const link: MpesaLink = {
     ref: intent.paymentId,
     purpose: 'payout',
@@ -319,6 +337,15 @@ export async function submitPayout(context: CommandContext, orgId: string, inten
   });
   for (const body of early) last = (await applyCallbackBody(context, orgId, link, body)) ?? last;
   return last;
+}
+
+/**
+ * Whether the payout's reservation is already on the ledger, still pending: an earlier run
+ * reserved it (the same transfer id, another timeout) and died before sending it.
+ */
+async function reservationHeld(services: Services, orgId: string, paymentId: string): Promise<boolean> {
+  const transfer = (await services.ledger.state(orgId)).transfers.get(paymentId);
+  return transfer?.status === 'pending';
 }
 
 /** After a fraud review released a held M-Pesa payment: send it on. */

@@ -96,6 +96,22 @@ export type PaymentEvent =
       readonly data: { paymentId: string; providerRef: string | null };
     }
   | {
+      /**
+       * The provider is about to be asked to move the money (written before the call, so a
+       * crash during the call leaves a record that it may have happened). One per payment: a
+       * second writer (another node, a restart) finds it and never calls the provider again;
+       * the outcome is then learnt from the answer, a callback or a status query.
+       */
+      readonly type: 'ProviderRequestStarted';
+      readonly data: {
+        paymentId: string;
+        /** The id the provider deduplicates by (M-Pesa's OriginatorConversationID). */
+        requestRef: string;
+        /** True when the background resumer sends it after the process that started it died. */
+        resumed: boolean;
+      };
+    }
+  | {
       readonly type: 'PaymentSucceeded';
       readonly data: {
         paymentId: string;
@@ -228,11 +244,13 @@ export type PaymentCommand =
     }
   /** A null reference: the provider may have taken the request, but its answer was lost. */
   | { readonly type: 'RecordSubmission'; readonly providerRef: string | null }
+  | { readonly type: 'StartProviderRequest'; readonly requestRef: string; readonly resumed: boolean }
   | { readonly type: 'RecordCallback'; readonly providerRef: string | null; readonly body: object }
   | {
       readonly type: 'Settle';
       readonly result: SettlementResult;
-      readonly via: 'callback' | 'query' | 'provider';
+      /** `ledger`: the ledger refused the reservation before the provider was asked. */
+      readonly via: 'callback' | 'query' | 'provider' | 'ledger';
     }
   | {
       readonly type: 'RecordStatusQuery';
@@ -307,6 +325,9 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
       return { ...state, status: event.data.outcome === 'released' ? 'initiated' : state.status };
     case 'PaymentSubmitted':
       return { ...state, status: 'pending', providerRef: event.data.providerRef ?? state.providerRef };
+    case 'ProviderRequestStarted':
+      // In the provider's hands, maybe: from here only its answer or a status query settles it.
+      return { ...state, status: 'pending' };
     case 'ReconciliationAlertRaised':
       return { ...state, reconciliation: [...state.reconciliation, event.data.kind] };
     case 'PaymentSucceeded':
@@ -433,6 +454,8 @@ function settle(
   const status = state.status ?? 'initiated';
   // A second answer about a settled payment (a duplicate callback, a late query) changes nothing.
   if (TERMINAL.has(status)) return accept([], result(state, status, false));
+  // A refused reservation fails only a payment not sent yet: another writer may have sent it.
+  if (command.via === 'ledger' && status !== 'initiated') return accept([], result(state, status, false));
   if (status === 'held') {
     return refuse(
       'INVALID_STATE',
@@ -560,6 +583,19 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
         result(state, 'pending', true),
       );
     }
+    case 'StartProviderRequest':
+      // Only an initiated payment is sent, once: anything else (already started, held, settled)
+      // answers unchanged and the caller must not call the provider.
+      if (status !== 'initiated') return accept([], result(state, status, false));
+      return accept(
+        [
+          {
+            type: 'ProviderRequestStarted',
+            data: { paymentId: intent.paymentId, requestRef: command.requestRef, resumed: command.resumed },
+          },
+        ],
+        result(state, 'pending', true),
+      );
     case 'RaiseReconciliationAlert':
       if (state.reconciliation.includes(command.kind)) return accept([], result(state, status, false));
       return accept(

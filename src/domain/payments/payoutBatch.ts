@@ -4,8 +4,13 @@
  * payout is then its own payment, reserved, sent and settled on its own stream. A caller who
  * cancels while the batch is being sent (MCP cancellation) stops it between payouts: the
  * payouts not sent by then are recorded as cancelled on the batch, and are never sent.
+ *
+ * Once every payout has been handed on (sent, refused, held for review or cancelled), the
+ * batch is dispatched. A batch still not dispatched long after it was created was cut short
+ * (its process died): the background resumer sends what was never sent (`planResume`).
  */
 import { accept, refuse, type Decision } from '../decider.js';
+import type { PaymentStatus } from './payment.js';
 
 export interface PayoutItem {
   readonly paymentId: string;
@@ -21,6 +26,8 @@ export interface PayoutBatchCreatedData {
   /** Canonical fingerprint of the request, so a retry is told apart from a reused id. */
   fingerprint: string;
   items: PayoutItem[];
+  /** The caller's remarks, each payout's description (absent on batches stored before). */
+  remarks?: string;
 }
 
 export type PayoutBatchEvent =
@@ -33,15 +40,29 @@ export type PayoutBatchEvent =
         notSent: string[];
         reason: string;
       };
+    }
+  | {
+      readonly type: 'PayoutBatchDispatched';
+      readonly data: {
+        batchId: string;
+        /** `run`: the batch's own request; `resumer`: the background resumer, after the run died. */
+        by: 'run' | 'resumer';
+      };
     };
 
 export interface PayoutBatchState {
   readonly created: PayoutBatchCreatedData | null;
   /** Payment ids of the batch that were cancelled before they were sent. */
   readonly notSent: ReadonlySet<string>;
+  /** Every payout was handed on: nothing of the batch is left to send. */
+  readonly dispatched: boolean;
 }
 
-export const initialPayoutBatchState: PayoutBatchState = { created: null, notSent: new Set() };
+export const initialPayoutBatchState: PayoutBatchState = {
+  created: null,
+  notSent: new Set(),
+  dispatched: false,
+};
 
 export function evolvePayoutBatch(state: PayoutBatchState, event: PayoutBatchEvent): PayoutBatchState {
   switch (event.type) {
@@ -49,6 +70,8 @@ export function evolvePayoutBatch(state: PayoutBatchState, event: PayoutBatchEve
       return { ...state, created: event.data };
     case 'PayoutBatchCancelled':
       return { ...state, notSent: new Set([...state.notSent, ...event.data.notSent]) };
+    case 'PayoutBatchDispatched':
+      return { ...state, dispatched: true };
   }
 }
 
@@ -92,6 +115,64 @@ export function cancelUnsentPayouts(
       notSent: new Set([...state.notSent, ...fresh]),
     },
   );
+}
+
+/** Records that the batch is fully handed on (once; a cancelled batch is closed by its cancellation). */
+export function markDispatched(
+  by: 'run' | 'resumer',
+  state: PayoutBatchState,
+): Decision<PayoutBatchEvent, { changed: boolean }> {
+  const batch = state.created;
+  if (!batch) return refuse('NOT_FOUND', 'No such payout batch.');
+  if (state.dispatched || state.notSent.size > 0) return accept([], { changed: false });
+  return accept([{ type: 'PayoutBatchDispatched', data: { batchId: batch.batchId, by } }], { changed: true });
+}
+
+/**
+ * Where one payout of the batch stands, as its own stream and its provider reference say:
+ * `absent` (never initiated), its status, and whether a provider request is recorded for it
+ * (a request linked to its reference: written just before the provider is called).
+ */
+export interface PayoutProgress {
+  readonly status: 'absent' | PaymentStatus;
+  readonly requestRecorded: boolean;
+}
+
+export interface ResumePlan {
+  /** Never initiated: initiate (fraud-scored), then send. */
+  readonly initiate: readonly PayoutItem[];
+  /** Initiated and never sent: send. */
+  readonly send: readonly string[];
+  /**
+   * Initiated, with a provider request recorded but no answer: it may have reached the
+   * provider, so it is never sent again — it is marked as submitted and settled by the
+   * status query of the resolver.
+   */
+  readonly inDoubt: readonly string[];
+}
+
+export const EMPTY_PLAN: ResumePlan = { initiate: [], send: [], inDoubt: [] };
+
+/**
+ * What resuming a cut-short batch does, payout by payout. A cancelled or dispatched batch
+ * resumes nothing. Held payouts wait for their fraud review; pending and settled ones are
+ * past the point of sending (their outcome comes from the provider).
+ */
+export function planResume(
+  state: PayoutBatchState,
+  progress: (paymentId: string) => PayoutProgress,
+): ResumePlan {
+  const batch = state.created;
+  if (!batch || state.dispatched || state.notSent.size > 0) return EMPTY_PLAN;
+  const initiate: PayoutItem[] = [];
+  const send: string[] = [];
+  const inDoubt: string[] = [];
+  for (const item of batch.items) {
+    const payout = progress(item.paymentId);
+    if (payout.status === 'absent') initiate.push(item);
+    else if (payout.status === 'initiated') (payout.requestRecorded ? inDoubt : send).push(item.paymentId);
+  }
+  return { initiate, send, inDoubt };
 }
 
 export const payoutBatchDecider = { initialState: initialPayoutBatchState, evolve: evolvePayoutBatch };

@@ -131,6 +131,7 @@ export const PAYMENTS_EVENT_TYPES: readonly Event['type'][] = [
   'PaymentBlocked',
   'FraudReviewed',
   'PaymentSubmitted',
+  'ProviderRequestStarted',
   'PaymentSucceeded',
   'PaymentFailed',
   'PaymentCancelled',
@@ -140,6 +141,8 @@ export const PAYMENTS_EVENT_TYPES: readonly Event['type'][] = [
   'ProviderStatusQueried',
   'ReconciliationAlertRaised',
   'PayoutBatchCreated',
+  'PayoutBatchCancelled',
+  'PayoutBatchDispatched',
 ];
 
 function pick<Row>(rows: ReadonlyMap<string, Row>, keys: ReadonlySet<string>): Row[] {
@@ -236,6 +239,15 @@ export const paymentsProjection: Projection = {
             [e.data.batchId, event.orgId, e.data.items.length, e.data.total, e.data.currency, at],
           );
           break;
+        case 'PayoutBatchCancelled':
+        case 'PayoutBatchDispatched':
+          // Handed on (or cancelled): no longer a batch the resumer looks at.
+          await tx.query(`UPDATE rm_payout_batches SET state = $3 WHERE org_id = $1 AND batch_id = $2`, [
+            event.orgId,
+            e.data.batchId,
+            e.type === 'PayoutBatchCancelled' ? 'cancelled' : 'dispatched',
+          ]);
+          break;
         case 'PaymentInitiated':
           payments.set(e.data.paymentId, {
             payment_id: e.data.paymentId,
@@ -307,6 +319,7 @@ export const paymentsProjection: Projection = {
         case 'PaymentSubmitted':
         case 'PaymentSucceeded':
         case 'PaymentFailed':
+        case 'ProviderRequestStarted':
           updatePayment(payments, touched.payments, e.data.paymentId, at, (row) => {
             applyStatus(row, e);
           });
@@ -376,7 +389,13 @@ function applyStatus(
   e: Extract<
     PaymentEvent,
     {
-      type: 'PaymentBlocked' | 'PaymentCancelled' | 'PaymentSubmitted' | 'PaymentSucceeded' | 'PaymentFailed';
+      type:
+        | 'PaymentBlocked'
+        | 'PaymentCancelled'
+        | 'PaymentSubmitted'
+        | 'PaymentSucceeded'
+        | 'PaymentFailed'
+        | 'ProviderRequestStarted';
     }
   >,
 ): void {
@@ -392,6 +411,10 @@ function applyStatus(
     case 'PaymentSubmitted':
       row.status = 'pending';
       row.provider_ref = e.data.providerRef;
+      break;
+    case 'ProviderRequestStarted':
+      // Maybe at the provider already: the resolver's to settle if no answer comes.
+      row.status = 'pending';
       break;
     case 'PaymentSucceeded':
       row.status = 'succeeded';

@@ -9,6 +9,7 @@ import { migration as payments } from './0009_payments.js';
 import { migration as approvals } from './0008_approvals.js';
 import { migration as paymentFollowups } from './0010_payment_followups.js';
 import { migration as eventCompression } from './0011_event_compression.js';
+import { migration as payoutBatchDispatch } from './0012_payout_batch_dispatch.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   payments,
   paymentFollowups,
   eventCompression,
+  payoutBatchDispatch,
 ];

@@ -1,0 +1,275 @@
+/**
+ * Bulk payouts whose run died (a crash, a deploy, a lost node) between payouts: every
+ * interval, the oldest few batches still not fully handed on, created more than a grace period
+ * ago and with no payout initiated within it, are picked up and finished — as the system,
+ * each event caused by the batch's creation. Safe on several nodes and after any restart:
+ * - a payout never sent is sent with the id the batch gave it (its reservation's transfer id,
+ *   its OriginatorConversationID), and only by the writer that records its provider request
+ *   first (submitPayout), so two resumers, or a resumer and a slow run, send it once;
+ * - a payout whose request was recorded but never answered may have reached M-Pesa: it is
+ *   never sent again, only marked submitted, for the resolver's status query to settle;
+ * - a cancelled batch resumes nothing, a held payout waits for its fraud review.
+ * A batch a manager approved (its creation caused by the approval) has the approval's outcome
+ * recorded from the same answer the approve would have given, if the approve died too.
+ * Bounded: batches per round, payouts acted on per round, one round at a time.
+ */
+import type { RecordedEvent } from '../../adapters/eventstore/port.js';
+import { formatPosition } from '../../adapters/eventstore/position.js';
+import { approvalDecider } from '../../domain/approvals/approval.js';
+import {
+  payoutBatchDecider,
+  planResume,
+  type PayoutBatchCreatedData,
+  type PayoutProgress,
+} from '../../domain/payments/payoutBatch.js';
+import { loadAggregate } from '../aggregate.js';
+import { APPROVAL_ID, approvalStream, decideOnApproval } from '../approvals/stream.js';
+import { asJson } from '../approvals/execute.js';
+import type { CommandContext, Services } from '../context.js';
+import { refStream } from './mpesaRefs.js';
+import { answerBatch, batchStream, markBatchDispatched, sendBatchPayout } from './payoutBatchRun.js';
+import { decideOnPayment, loadPayment } from './paymentStream.js';
+import { submitPayout } from './mpesaFlows.js';
+
+export const RESUMER_INTERVAL_MS = 30_000;
+/**
+ * A batch is resumed once it is this old and no payout of it was initiated for this long: a
+ * live run initiates its next payout well within it (provider calls time out far sooner).
+ */
+export const RESUME_GRACE_MS = 120_000;
+/** Batches looked at per round, at most (oldest first). */
+export const RESUMER_BATCHES_MAX = 10;
+/** Payouts sent, initiated or marked in doubt per round, at most; the rest wait a round. */
+export const RESUMER_PAYOUTS_MAX = 100;
+/** Events read from a payout's reference stream to find its recorded request, at most. */
+const REF_EVENTS_MAX = 30;
+
+export interface ResumerOptions {
+  readonly intervalMs: number;
+  readonly graceMs: number;
+  readonly batchesMax: number;
+  readonly payoutsMax: number;
+}
+
+export const RESUMER_DEFAULTS: ResumerOptions = {
+  intervalMs: RESUMER_INTERVAL_MS,
+  graceMs: RESUME_GRACE_MS,
+  batchesMax: RESUMER_BATCHES_MAX,
+  payoutsMax: RESUMER_PAYOUTS_MAX,
+};
+
+const ACTOR_ID = 'payout-resumer';
+
+/** What one round did. */
+export interface ResumeRound {
+  readonly batches: number;
+  /** Payouts sent (or initiated and sent) by this round. */
+  readonly sent: number;
+  /** Payouts left to the resolver's status query because their request may have reached M-Pesa. */
+  readonly inDoubt: number;
+  /** Batches marked fully handed on. */
+  readonly dispatched: number;
+}
+
+/**
+ * The system acting for the organization, caused by the batch's creation: the principal's role
+ * is the lowest that may send payouts (`user`), its actor the resumer — never a person's name.
+ */
+function resumerContext(services: Services, orgId: string, created: RecordedEvent): CommandContext {
+  const requestId = services.newId('req');
+  return {
+    principal: {
+      orgId,
+      actor: { kind: 'system', id: ACTOR_ID },
+      memberId: ACTOR_ID,
+      role: 'user',
+      scopes: [],
+      channel: { kind: 'system' },
+      sessionId: null,
+      requestId,
+    },
+    services,
+    now: services.clock(),
+    requestId,
+    idempotencyKey: null,
+    clientAddress: 'system',
+    channel: { kind: 'system' },
+    causationId: created.eventId,
+    correlationId: created.correlationId,
+  };
+}
+
+/** One round at `now`. */
+export async function resumeBatches(
+  services: Services,
+  now: Date,
+  options: ResumerOptions = RESUMER_DEFAULTS,
+): Promise<ResumeRound> {
+  const before = new Date(now.getTime() - options.graceMs).toISOString();
+  const { rows } = await services.db.query<{ org_id: string; batch_id: string }>(
+    `SELECT b.org_id, b.batch_id FROM rm_payout_batches b
+       JOIN rm_organizations o ON o.org_id = b.org_id AND o.status = 'active'
+      WHERE b.state = 'sending' AND b.created_at < $1
+        AND NOT EXISTS (SELECT 1 FROM rm_payments p
+                         WHERE p.org_id = b.org_id AND p.batch_id = b.batch_id AND p.created_at >= $1)
+      ORDER BY b.created_at, b.batch_id LIMIT $2`,
+    [before, options.batchesMax],
+  );
+  let budget = options.payoutsMax;
+  const round = { batches: 0, sent: 0, inDoubt: 0, dispatched: 0 };
+  for (const row of rows) {
+    if (budget <= 0) break;
+    try {
+      const done = await resumeBatch(services, row.org_id, row.batch_id, budget);
+      if (!done) continue;
+      round.batches += 1;
+      round.sent += done.sent;
+      round.inDoubt += done.inDoubt;
+      round.dispatched += done.dispatched ? 1 : 0;
+      budget -= done.sent + done.inDoubt;
+    } catch (error) {
+      services.log.warn(
+        { err: error, orgId: row.org_id, batchId: row.batch_id },
+        'payout batch not resumed this round',
+      );
+    }
+  }
+  return round;
+}
+
+async function progressOf(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+): Promise<PayoutProgress> {
+  const state = await loadPayment(context, orgId, paymentId);
+  if (!state.intent) return { status: 'absent', requestRecorded: false };
+  const status = state.status ?? 'initiated';
+  if (status !== 'initiated') return { status, requestRecorded: false };
+  // A run from before provider requests were recorded on the payment linked the request
+  // just before calling M-Pesa: the link alone means the call may have happened.
+  const refs = await context.services.store.readStream(refStream(orgId, paymentId), {
+    maxCount: REF_EVENTS_MAX,
+  });
+  const requestRecorded = refs.some(
+    (event) =>
+      event.type === 'MpesaRequestLinked' &&
+      (event.data as { purpose?: string } | null)?.purpose === 'payout',
+  );
+  return { status, requestRecorded };
+}
+
+/** Resumes one batch within `budget` payouts; null when it is not there (yet) to resume. */
+async function resumeBatch(
+  services: Services,
+  orgId: string,
+  batchId: string,
+  budget: number,
+): Promise<{ sent: number; inDoubt: number; dispatched: boolean } | null> {
+  const stream = batchStream(orgId, batchId);
+  const created = (await services.store.readStream(stream, { maxCount: 1 }))[0];
+  if (created?.type !== 'PayoutBatchCreated') return null;
+  const context = resumerContext(services, orgId, created);
+  const loaded = await loadAggregate(context, stream, payoutBatchDecider);
+  const batch = loaded.state.created;
+  if (!batch) return null;
+  const progress = new Map<string, PayoutProgress>();
+  for (const item of batch.items)
+    progress.set(item.paymentId, await progressOf(context, orgId, item.paymentId));
+  const plan = planResume(
+    loaded.state,
+    (paymentId) => progress.get(paymentId) ?? { status: 'absent', requestRecorded: false },
+  );
+  const actions = plan.inDoubt.length + plan.send.length + plan.initiate.length;
+  let used = 0;
+  let inDoubt = 0;
+  for (const paymentId of plan.inDoubt) {
+    if (used >= budget) break;
+    used += 1;
+    // Never sent again: pending, so the resolver asks M-Pesa by its OriginatorConversationID.
+    await decideOnPayment(context, orgId, paymentId, { type: 'RecordSubmission', providerRef: paymentId });
+    inDoubt += 1;
+    services.log.warn(
+      { orgId, batchId, paymentId },
+      'payout of a cut-short batch may have reached M-Pesa; left to the status query',
+    );
+  }
+  let sent = 0;
+  for (const paymentId of plan.send) {
+    if (used >= budget) break;
+    used += 1;
+    const state = await loadPayment(context, orgId, paymentId);
+    if (!state.intent) continue;
+    await submitPayout(context, orgId, state.intent, { resumed: true });
+    sent += 1;
+  }
+  for (const item of plan.initiate) {
+    if (used >= budget) break;
+    used += 1;
+    await sendBatchPayout(context, orgId, batch, item, true);
+    sent += 1;
+  }
+  if (sent + inDoubt > 0) {
+    services.log.info({ orgId, batchId, sent, inDoubt }, 'resumed a payout batch whose run died');
+  }
+  if (used < actions) return { sent, inDoubt, dispatched: false };
+  const dispatched = await markBatchDispatched(context, orgId, batchId, 'resumer');
+  await reportApproval(context, orgId, created, batch);
+  return { sent, inDoubt, dispatched: dispatched.output.changed };
+}
+
+/**
+ * A batch run by an approval whose approve died with it: the approval still says approved
+ * and never got its outcome. It is recorded now, the answer built as the approve builds it.
+ */
+async function reportApproval(
+  context: CommandContext,
+  orgId: string,
+  created: RecordedEvent,
+  batch: PayoutBatchCreatedData,
+): Promise<void> {
+  const approvalId = created.causationId;
+  if (!APPROVAL_ID.test(approvalId)) return;
+  const approval = await loadAggregate(context, approvalStream(orgId, approvalId), approvalDecider);
+  if (approval.state.status !== 'approved' || approval.state.request?.command !== 'mpesa_bulk_payment')
+    return;
+  const loaded = await loadAggregate(context, batchStream(orgId, batch.batchId), payoutBatchDecider);
+  const answer = await answerBatch(context, orgId, batch, loaded.state.notSent, loaded.position);
+  await decideOnApproval(context, orgId, approvalId, {
+    type: 'RecordOutcome',
+    outcome: {
+      ok: true,
+      answer: asJson({
+        ...answer.output,
+        revision: loaded.revision === null ? null : loaded.revision.toString(),
+        position: answer.position === null ? null : formatPosition(answer.position),
+      }),
+      position: answer.position === null ? null : formatPosition(answer.position),
+    },
+  });
+}
+
+export function startPayoutResumer(
+  services: Services,
+  options: ResumerOptions = RESUMER_DEFAULTS,
+): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = resumeBatches(services, services.clock(), options)
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        services.log.error({ err: error }, 'payout resumer round failed; retrying next round');
+      })
+      .finally(() => {
+        running = null;
+      });
+  }, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
