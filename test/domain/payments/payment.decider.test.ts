@@ -331,6 +331,14 @@ const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
   fc.constant(failure),
   fc.constant<PaymentCommand>({ type: 'Cancel', reason: 'x' }),
   fc
+    .boolean()
+    .map((resumed): PaymentCommand => ({ type: 'StartProviderRequest', requestRef: 'pay_1', resumed })),
+  fc.constant<PaymentCommand>({
+    type: 'Settle',
+    via: 'ledger',
+    result: { outcome: 'failed', resultCode: 'INSUFFICIENT_FUNDS', resultText: 'x' },
+  }),
+  fc
     .constantFrom<'released' | 'cancelled'>('released', 'cancelled')
     .map((outcome): PaymentCommand => ({ type: 'ReviewFraud', outcome, notes: 'n', reviewerId: 'usr_1' })),
   fc
@@ -372,6 +380,30 @@ describe('payment decider: properties', () => {
         }
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it('records a provider request at most once, only for an initiated payment, and a refused reservation never fails one already requested', () => {
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { maxLength: 25 }), (commands) => {
+        let state = initialPaymentState;
+        let requested = 0;
+        for (const command of commands) {
+          const before = state.status;
+          const outcome = when(state, command);
+          const started = outcome.ok
+            ? outcome.events.filter((event) => event.type === 'ProviderRequestStarted').length
+            : 0;
+          if (started > 0) expect(before).toBe('initiated');
+          requested += started;
+          if (command.type === 'Settle' && command.via === 'ledger' && before !== 'initiated') {
+            expect(outcome.state.status).toBe(before);
+          }
+          state = outcome.state;
+        }
+        expect(requested).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 1_000 },
     );
   });
 
