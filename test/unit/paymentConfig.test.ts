@@ -1,7 +1,8 @@
 /**
  * The payment follow-up settings (README "Configuration"): the M-Pesa resolver's interval,
- * grace and attempts, the payout reservation, and the simulator's answer-timeout fault — read
- * from the environment, unset meaning the built-in defaults, a bad value refused by name.
+ * grace and attempts, the payout reservation, the payout resumer's interval and grace, and the
+ * simulator's answer-timeout fault — read from the environment, unset meaning the built-in
+ * defaults, a bad value refused by name.
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -12,6 +13,7 @@ describe('payment follow-up settings', () => {
     const config = loadConfig({});
     expect(config.mpesaResolver).toEqual({ intervalMs: null, graceMs: null, attemptsMax: null });
     expect(config.payoutReservationSeconds).toBeNull();
+    expect(config.payoutResumer).toEqual({ intervalMs: null, graceMs: null });
     expect(config.simulatorFaults).toEqual({
       callbackBeforeAnswer: false,
       callbackCopies: 1,
@@ -25,10 +27,13 @@ describe('payment follow-up settings', () => {
       LEDGERLINE_MPESA_RESOLVER_GRACE_MS: '0',
       LEDGERLINE_MPESA_RESOLVER_ATTEMPTS: '5',
       LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS: '3600',
+      LEDGERLINE_MPESA_RESUMER_INTERVAL_MS: '500',
+      LEDGERLINE_MPESA_RESUMER_GRACE_MS: '0',
       LEDGERLINE_SIMULATOR_FAULTS: 'answer-timeout, callback-copies=2',
     });
     expect(config.mpesaResolver).toEqual({ intervalMs: 250, graceMs: 0, attemptsMax: 5 });
     expect(config.payoutReservationSeconds).toBe(3600);
+    expect(config.payoutResumer).toEqual({ intervalMs: 500, graceMs: 0 });
     expect(config.simulatorFaults).toEqual({
       callbackBeforeAnswer: false,
       callbackCopies: 2,
@@ -44,6 +49,9 @@ describe('payment follow-up settings', () => {
     ['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS', 'many'],
     ['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS', '0'],
     ['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS', '99999999'],
+    ['LEDGERLINE_MPESA_RESUMER_INTERVAL_MS', '5'],
+    ['LEDGERLINE_MPESA_RESUMER_GRACE_MS', '-1'],
+    ['LEDGERLINE_MPESA_RESUMER_GRACE_MS', '99999999999'],
     ['LEDGERLINE_SIMULATOR_FAULTS', 'answer-late'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     let thrown: unknown;
