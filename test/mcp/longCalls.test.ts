@@ -224,6 +224,14 @@ describe('long MCP calls: progress and cancellation over Streamable HTTP', () =>
       controller.abort(CANCEL_REASON);
       await expect(call).rejects.toThrow(CANCEL_REASON);
       await agent.cancellations.at(-1);
+      // Recorded at once, while the payouts under way are still at M-Pesa: a process that died
+      // now would leave a cancelled batch, which the payout resumer never sends.
+      const batchStream = `${app.demoOrgId}.payout_batch-${batch.batchId}`;
+      await until(async () => {
+        const events = await app.server.runtime.store.readStream(batchStream, { maxCount: 10 });
+        return events.some((event) => event.type === 'PayoutBatchCancelled');
+      }, 'the cancellation to be recorded while the payouts under way wait');
+      expect(sent).toHaveLength(BULK_CONCURRENCY);
       held.open();
       await cancelledLogged('mpesa_bulk_payment');
       expect(sent).toHaveLength(BULK_CONCURRENCY);

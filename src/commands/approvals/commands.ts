@@ -60,6 +60,18 @@ export const approveRequest = defineCommand({
     const recorded = await decideOnApproval(context, orgId, input.approvalId, {
       type: 'RecordOutcome',
       outcome: { ok: run.ok, answer: asJson(run.answer), position: run.position },
+    }).catch(async (error: unknown) => {
+      // The payout resumer records the outcome of an approved batch whose approve seemed dead
+      // (this run took longer than its grace): the outcome is there, answered as it stands.
+      const now = await loadAggregate(context, approvalStream(orgId, input.approvalId), approvalDecider);
+      const status = now.state.status;
+      if (status !== 'executed' && status !== 'failed') throw error;
+      return {
+        output: { approvalId: input.approvalId, status },
+        stream: approvalStream(orgId, input.approvalId),
+        revision: now.revision,
+        position: now.position,
+      };
     });
     return {
       output: { approvalId: input.approvalId, status: recorded.output.status, result: run.answer },

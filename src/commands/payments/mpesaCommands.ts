@@ -224,6 +224,24 @@ export const mpesaBulkPayment = defineCommand({
     if (created.output.created) {
       let next = 0;
       let sent = 0;
+      const cancel = (unsent: readonly string[]) =>
+        executeOnStream(context, stream, payoutBatchDecider, (state) =>
+          cancelUnsentPayouts(
+            unsent,
+            'The caller cancelled the request while the batch was being sent.',
+            state,
+          ),
+        );
+      // The cancellation is recorded the moment it arrives, not once the payouts under way have
+      // finished: should this process die in between, the resumer finds the batch cancelled and
+      // sends none of what the caller called off. No worker takes a payout after the abort, so
+      // the payouts not taken by then are exactly those never sent.
+      const early: { write: Promise<unknown> | null } = { write: null };
+      const onAbort = (): void => {
+        const unsent = batch.items.slice(next).map((item) => item.paymentId);
+        if (unsent.length > 0) early.write = cancel(unsent).catch(() => undefined);
+      };
+      context.signal?.addEventListener('abort', onAbort, { once: true });
       context.progress?.(0, count, `${count} payouts to send`);
       const worker = async () => {
         for (;;) {
@@ -238,16 +256,16 @@ export const mpesaBulkPayment = defineCommand({
           context.progress?.(sent, count, `${sent} of ${count} payouts sent`);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, count) }, worker));
+      try {
+        await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, count) }, worker));
+      } finally {
+        context.signal?.removeEventListener('abort', onAbort);
+      }
       const unsent = batch.items.slice(next).map((item) => item.paymentId);
       if (unsent.length > 0) {
-        const cancelled = await executeOnStream(context, stream, payoutBatchDecider, (state) =>
-          cancelUnsentPayouts(
-            unsent,
-            'The caller cancelled the request while the batch was being sent.',
-            state,
-          ),
-        );
+        await early.write;
+        // Recorded already (nothing new), or now if the early write failed.
+        const cancelled = await cancel(unsent);
         notSent = cancelled.output.notSent;
         last = { ...cancelled, output: created.output };
       } else {

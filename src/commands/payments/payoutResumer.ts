@@ -181,6 +181,10 @@ async function resumeBatch(
     (paymentId) => progress.get(paymentId) ?? { status: 'absent', requestRecorded: false },
   );
   const actions = plan.inDoubt.length + plan.send.length + plan.initiate.length;
+  // Looked at again before each payout: a cancellation recorded meanwhile (its run was alive
+  // after all) stops the resumer before it sends anything the caller called off.
+  const cancelled = async (): Promise<boolean> =>
+    (await loadAggregate(context, stream, payoutBatchDecider)).state.notSent.size > 0;
   let used = 0;
   let inDoubt = 0;
   for (const paymentId of plan.inDoubt) {
@@ -196,7 +200,7 @@ async function resumeBatch(
   }
   let sent = 0;
   for (const paymentId of plan.send) {
-    if (used >= budget) break;
+    if (used >= budget || (await cancelled())) break;
     used += 1;
     const state = await loadPayment(context, orgId, paymentId);
     if (!state.intent) continue;
@@ -204,7 +208,7 @@ async function resumeBatch(
     sent += 1;
   }
   for (const item of plan.initiate) {
-    if (used >= budget) break;
+    if (used >= budget || (await cancelled())) break;
     used += 1;
     await sendBatchPayout(context, orgId, batch, item, true);
     sent += 1;
