@@ -307,6 +307,11 @@ describe.each(backends)('ledger API on $backend', ({ backend, available }) => {
         `/v1/ledger/accounts/customers:cus_batch:wallet/balance?at=${String(made.position)}`,
       );
       expect(pastBatch.balances.posted).toBe('15.00');
+      // The largest position the API takes is past any stored one: everything so far.
+      const farFuture = await read(
+        `/v1/ledger/accounts/customers:cus_batch:wallet/balance?at=18446744073709551615-18446744073709551615`,
+      );
+      expect(farFuture.balances.posted).toBe('15.00');
     },
   );
 

@@ -131,6 +131,20 @@ export const ledgerListAccounts = defineQuery({
 });
 
 /** `at`: an ISO timestamp, or a position "<commit>-<prepare>". */
+/** The largest value a bigint column holds: stored positions are always below it. */
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A position part as a bigint parameter. Positions run to 2^64 on the wire, but every stored
+ * one is far below 2^63: clamping a larger one keeps the comparisons exact (no stored value
+ * lies between) instead of failing the cast.
+ */
+function positionPart(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  const value = BigInt(text);
+  return (value > INT64_MAX ? INT64_MAX : value).toString();
+}
+
 function parseAt(
   at: string,
 ): { kind: 'time'; value: string } | { kind: 'position'; commit: string; prepare: string } {
@@ -210,8 +224,8 @@ export const ledgerGetBalance = defineQuery({
       at.kind === 'time'
         ? { sql: 'occurred_at <= $3::timestamptz', args: [at.value] }
         : {
-            sql: '(commit_position, prepare_position) <= ($3::numeric, $4::numeric)',
-            args: [at.commit, at.prepare],
+            sql: '(commit_position, prepare_position) <= ($3::bigint, $4::bigint)',
+            args: [positionPart(at.commit), positionPart(at.prepare)],
           };
     const { rows: sums } = await context.services.db.query<{ side: string; phase: string; total: string }>(
       `SELECT side, phase, sum(amount)::text AS total FROM rm_ledger_postings
@@ -330,14 +344,14 @@ export const ledgerListTransfers = defineQuery({
     );
     const { rows } = await context.services.db.query<TransferRow>(
       `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers
-        WHERE org_id = $1 AND ($2::numeric IS NULL OR (commit_position, prepare_position, transfer_id) > ($2::numeric, $3::numeric, $4::text))
+        WHERE org_id = $1 AND ($2::bigint IS NULL OR (commit_position, prepare_position, transfer_id) > ($2::bigint, $3::bigint, $4::text))
           AND ($5::text IS NULL OR debit_account = $5 OR credit_account = $5) AND ($6::text IS NULL OR status = $6)
           AND ($7::text IS NULL OR code = $7) AND ($8::text IS NULL OR reference = $8)
         ORDER BY commit_position, prepare_position, transfer_id LIMIT $9`,
       [
         orgId,
-        match?.[1] ?? null,
-        match?.[2] ?? null,
+        positionPart(match?.[1]),
+        positionPart(match?.[2]),
         match?.[3] ?? null,
         params.account ?? null,
         params.status ?? null,
@@ -448,14 +462,14 @@ export const ledgerAccountHistory = defineQuery({
               amount::text, occurred_at
          FROM rm_ledger_postings
         WHERE org_id = $1 AND address = $2
-          AND ($3::numeric IS NULL OR (commit_position, prepare_position, transfer_id, seq)
-                                       > ($3::numeric, $4::numeric, $6::text, $5::integer))
+          AND ($3::bigint IS NULL OR (commit_position, prepare_position, transfer_id, seq)
+                                       > ($3::bigint, $4::bigint, $6::text, $5::integer))
         ORDER BY commit_position, prepare_position, transfer_id, seq LIMIT $7`,
       [
         orgId,
         params.address,
-        match?.[1] ?? null,
-        match?.[2] ?? null,
+        positionPart(match?.[1]),
+        positionPart(match?.[2]),
         match?.[3] ?? null,
         match?.[4] ?? null,
         params.limit + 1,

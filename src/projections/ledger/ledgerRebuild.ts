@@ -19,7 +19,7 @@ import type { Position } from '../../adapters/eventstore/port.js';
 
 /** Events up to and including the rebuild's bound ($1, $2). */
 const UP_TO = '(e.transaction_id, e.global_position) <= ($1::xid8, $2::bigint)';
-const COMMIT = 'e.transaction_id::text::numeric';
+const COMMIT = 'e.transaction_id::text::bigint';
 
 export async function rebuildLedgerInSql(tx: SqlClient, upTo: Position): Promise<void> {
   const bound = [upTo.commit.toString(), upTo.prepare.toString()];
