@@ -39,6 +39,9 @@ export function assertJson(value: unknown, path = '$'): asserts value is JsonVal
   new Encoder(path).encode(value);
 }
 
+/** Printable ASCII but the quote and the backslash: encoded as themselves. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /**
  * One walk that validates and encodes. It runs for every event and every transfer's request
  * fingerprint, so it builds no path text while it walks: the keys it is inside are a stack,
@@ -122,6 +125,12 @@ class Encoder {
   }
 
   private string(value: string): void {
+    // Most strings (ids, amounts, account paths) are printable ASCII with nothing to escape:
+    // their JSON is the text in quotes, with no further check needed.
+    if (PLAIN.test(value)) {
+      this.out += `"${value}"`;
+      return;
+    }
     // PostgreSQL's jsonb cannot store U+0000; refusing it everywhere keeps every adapter alike.
     if (value.includes('\u0000')) this.fail('strings may not contain U+0000');
     if (!value.isWellFormed()) this.fail('strings must be well-formed Unicode');

@@ -48,6 +48,26 @@ describe('canonical JSON', () => {
     );
   });
 
+  it('encodes every string (plain ASCII or not) exactly as JSON.stringify does', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'grapheme-ascii' }),
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('"', '\\', '/', '\u007f', '\n', 'a', '\u2028', 'é') }),
+    );
+    fc.assert(
+      fc.property(
+        text.filter((value) => !value.includes('\u0000')),
+        (value) => {
+          expect(canonicalJson(value)).toBe(JSON.stringify(value));
+          expect(canonicalJson({ [value]: value })).toBe(
+            `{${JSON.stringify(value)}:${JSON.stringify(value)}}`,
+          );
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
   it('has no whitespace between tokens and sorts keys by code unit', () => {
     expect(canonicalJson({ b: 1, a: [true, null, 'x y'], B: { z: 0, ä: 1 } })).toBe(
       '{"B":{"z":0,"ä":1},"a":[true,null,"x y"],"b":1}',
