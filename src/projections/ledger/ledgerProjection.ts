@@ -5,24 +5,49 @@
  * gathered — and written with a handful of set-based statements; a rebuild on PostgreSQL
  * projects every event in SQL instead (ledgerRebuild.ts).
  */
-import { Decimal } from 'decimal.js';
 import type { SqlClient } from '../../adapters/db/database.js';
 import type { RecordedEvent } from '../../adapters/eventstore/port.js';
 import { LEDGER_EVENT_TYPES, type LedgerEvent, type TransferRecord } from '../../domain/ledger/events.js';
+import { formatAmount } from '../../domain/ledger/money.js';
 import { worldAccount } from '../../domain/ledger/state.js';
 import type { Projection } from '../projection.js';
 import { rebuildLedgerInSql } from './ledgerRebuild.js';
 
 type Phase = 'posted' | 'pending';
 
+/** A batch's change to one account's four balances, in minor units at `scale`. */
 interface Delta {
   org_id: string;
   address: string;
-  debits_posted: Decimal;
-  credits_posted: Decimal;
-  debits_pending: Decimal;
-  credits_pending: Decimal;
+  scale: number;
+  debits_posted: bigint;
+  credits_posted: bigint;
+  debits_pending: bigint;
+  credits_pending: bigint;
 }
+
+type Side = 'debits_posted' | 'credits_posted' | 'debits_pending' | 'credits_pending';
+
+/** A stored amount (exactly its asset's scale) as minor units: plain string arithmetic, no Decimal. */
+function unitsOf(amount: string): { units: bigint; scale: number } {
+  const dot = amount.indexOf('.');
+  if (dot < 0) return { units: BigInt(amount), scale: 0 };
+  return { units: BigInt(amount.slice(0, dot) + amount.slice(dot + 1)), scale: amount.length - dot - 1 };
+}
+
+/** Adds `amount` (negated when asked) to one side of a delta, at the larger of the two scales. */
+function add(delta: Delta, side: Side, amount: string, negate: boolean): void {
+  const { units, scale } = unitsOf(amount);
+  if (scale > delta.scale) {
+    const factor = 10n ** BigInt(scale - delta.scale);
+    for (const each of SIDES) delta[each] *= factor;
+    delta.scale = scale;
+  }
+  const value = units * 10n ** BigInt(delta.scale - scale);
+  delta[side] += negate ? -value : value;
+}
+
+const SIDES: readonly Side[] = ['debits_posted', 'credits_posted', 'debits_pending', 'credits_pending'];
 
 interface TransferRow {
   org_id: string;
@@ -54,7 +79,7 @@ const key = (org: string, id: string): string => `${org}\u0000${id}`;
 
 /** Balances are stored at the asset's scale, so the live fold and a rebuild write the same numbers. */
 function zeroBalances(scale: number): Record<string, string> {
-  const zero = new Decimal(0).toFixed(scale);
+  const zero = formatAmount(0n, scale);
   return { debits_posted: zero, credits_posted: zero, debits_pending: zero, credits_pending: zero };
 }
 
@@ -62,6 +87,12 @@ function zeroBalances(scale: number): Record<string, string> {
 function scaleOf(amount: string): number {
   const dot = amount.indexOf('.');
   return dot < 0 ? 0 : amount.length - dot - 1;
+}
+
+/** A stored amount as minor units at `scale` (at least its own). */
+function unitsAt(amount: string, scale: number): bigint {
+  const parsed = unitsOf(amount);
+  return parsed.units * 10n ** BigInt(scale - parsed.scale);
 }
 
 class BatchFold {
@@ -85,10 +116,11 @@ class BatchFold {
       found = {
         org_id: org,
         address,
-        debits_posted: new Decimal(0),
-        credits_posted: new Decimal(0),
-        debits_pending: new Decimal(0),
-        credits_pending: new Decimal(0),
+        scale: 0,
+        debits_posted: 0n,
+        credits_posted: 0n,
+        debits_pending: 0n,
+        credits_pending: 0n,
       };
       this.deltas.set(k, found);
     }
@@ -98,32 +130,31 @@ class BatchFold {
   create(event: RecordedEvent, record: TransferRecord, at: string): void {
     this.transfers.set(key(event.orgId, record.transferId), transferRow(event, record));
     this.touched.add(key(event.orgId, record.transferId));
-    this.move(event, record, record.pending ? 'pending' : 'posted', new Decimal(record.amount));
+    this.move(event, record, record.pending ? 'pending' : 'posted', record.amount);
     if (record.reversalOf === null) return;
     const original = this.transfers.get(key(event.orgId, record.reversalOf));
     if (!original) return;
-    original.reversed_amount = new Decimal(original.reversed_amount)
-      .plus(record.amount)
-      .toFixed(scaleOf(original.amount));
+    const scale = scaleOf(original.amount);
+    original.reversed_amount = formatAmount(
+      unitsAt(original.reversed_amount, scale) + unitsAt(record.amount, scale),
+      scale,
+    );
     original.updated_at = at;
     this.touched.add(key(event.orgId, record.reversalOf));
   }
 
+  /** Moves a stored amount (negated: a released reservation) on both accounts of a transfer. */
   move(
     event: RecordedEvent,
     record: { debitAccount: string; creditAccount: string },
     phase: Phase,
-    amount: Decimal,
+    amount: string,
+    negate = false,
   ): void {
     const debit = this.delta(event.orgId, record.debitAccount);
     const credit = this.delta(event.orgId, record.creditAccount);
-    if (phase === 'posted') {
-      debit.debits_posted = debit.debits_posted.plus(amount);
-      credit.credits_posted = credit.credits_posted.plus(amount);
-    } else {
-      debit.debits_pending = debit.debits_pending.plus(amount);
-      credit.credits_pending = credit.credits_pending.plus(amount);
-    }
+    add(debit, phase === 'posted' ? 'debits_posted' : 'debits_pending', amount, negate);
+    add(credit, phase === 'posted' ? 'credits_posted' : 'credits_pending', amount, negate);
   }
 }
 
@@ -170,8 +201,8 @@ function transferRow(event: RecordedEvent, record: TransferRecord): TransferRow 
     credit_account: record.creditAccount,
     asset: record.asset,
     amount: record.amount,
-    posted_amount: record.pending ? new Decimal(0).toFixed(scaleOf(record.amount)) : record.amount,
-    reversed_amount: new Decimal(0).toFixed(scaleOf(record.amount)),
+    posted_amount: record.pending ? formatAmount(0n, scaleOf(record.amount)) : record.amount,
+    reversed_amount: formatAmount(0n, scaleOf(record.amount)),
     code: record.code,
     status: record.pending ? 'pending' : 'posted',
     pending: record.pending,
@@ -282,9 +313,9 @@ export const ledgerProjection: Projection = {
           const row = fold.transfers.get(key(event.orgId, e.data.transferId));
           if (!row) throw new Error(`ledger projection: ${e.data.transferId} is not known`);
           const record = { debitAccount: row.debit_account, creditAccount: row.credit_account };
-          fold.move(event, record, 'pending', new Decimal(row.amount).negated());
+          fold.move(event, record, 'pending', row.amount, true);
           if (e.type === 'PendingTransferPosted') {
-            fold.move(event, record, 'posted', new Decimal(e.data.amount));
+            fold.move(event, record, 'posted', e.data.amount);
             row.posted_amount = e.data.amount;
             row.status = 'posted';
           } else {
@@ -347,10 +378,10 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
           deltas.map((delta) => ({
             org_id: delta.org_id,
             address: delta.address,
-            debits_posted: delta.debits_posted.toFixed(),
-            credits_posted: delta.credits_posted.toFixed(),
-            debits_pending: delta.debits_pending.toFixed(),
-            credits_pending: delta.credits_pending.toFixed(),
+            debits_posted: formatAmount(delta.debits_posted, delta.scale),
+            credits_posted: formatAmount(delta.credits_posted, delta.scale),
+            debits_pending: formatAmount(delta.debits_pending, delta.scale),
+            credits_pending: formatAmount(delta.credits_pending, delta.scale),
           })),
         ),
       ],

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Decimal } from 'decimal.js';
 import {
   AMOUNT_MAX,
   formatAmount,
@@ -83,6 +84,52 @@ describe('parseAmount', () => {
         },
       ),
       { numRuns: RUNS },
+    );
+  });
+});
+
+/** SPEC §4's rule said once with decimal.js, independently of parseAmount's fast path. */
+function reference(value: string, scale: number): string {
+  const decimal = new Decimal(value);
+  if (decimal.isZero()) return 'zero';
+  if (decimal.greaterThan('1e20')) return 'too large';
+  if (decimal.decimalPlaces() > scale) return 'too many decimals';
+  return BigInt(decimal.toFixed(scale).replace('.', '')).toString();
+}
+
+function outcome(value: string, scale: number): string {
+  const parsed = parseAmount(value, scale);
+  if (!isAmountProblem(parsed)) return parsed.toString();
+  if (parsed.reason.includes('greater than zero')) return 'zero';
+  if (parsed.reason.includes('at most 10^20')) return 'too large';
+  if (parsed.reason.includes('decimals')) return 'too many decimals';
+  return parsed.reason;
+}
+
+describe('parseAmount against decimal.js', () => {
+  it(`agrees on every plain decimal, at every scale (${RUNS * 5} runs)`, () => {
+    const digits = (max: number) =>
+      fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: max });
+    const plain = fc
+      .tuple(
+        fc.oneof(
+          fc.constant('0'),
+          digits(24).map((d) => `${String(1 + (d.charCodeAt(0) % 9))}${d.slice(1)}`),
+        ),
+        fc.option(
+          fc.oneof(
+            digits(22),
+            digits(3).map((d) => `${d}000`),
+          ),
+          { nil: null },
+        ),
+      )
+      .map(([whole, fraction]) => (fraction === null ? whole : `${whole}.${fraction}`));
+    fc.assert(
+      fc.property(plain, fc.integer({ min: 0, max: 18 }), (value, scale) => {
+        expect(outcome(value, scale)).toBe(reference(value, scale));
+      }),
+      { numRuns: RUNS * 5 },
     );
   });
 });
