@@ -443,6 +443,53 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
       expect(await bookFloat(app, orgId)).toBe(before);
     });
 
+    it('gives up on a batch it can never resume after its bounded attempts, leaving it for a person', async () => {
+      // Another organization, without M-Pesa credentials: every attempt fails before sending.
+      const services = app.server.runtime.services;
+      const created = await app.request('POST', '/v1/organizations', {
+        token: app.adminKey,
+        body: {
+          name: 'No credentials',
+          admin: { email: 'admin@nocreds.test', name: 'Org Admin', password: 'correct horse battery staple' },
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const other = created.body.orgId as string;
+      const context = deadRun(app, other);
+      const batch = await createBatch(
+        context,
+        other,
+        'never-resumable',
+        itemsOf(app, 'stuck', ['0711000501']),
+      );
+      const attempts = { ...options, attemptsMax: 2 };
+      const state = async (): Promise<string | undefined> =>
+        (
+          await services.db.query<{ state: string }>(
+            'SELECT state FROM rm_payout_batches WHERE org_id = $1 AND batch_id = $2',
+            [other, batch.batchId],
+          )
+        ).rows[0]?.state;
+      await until(
+        async () => {
+          await resumeBatches(services, later(), attempts);
+          return state();
+        },
+        (found) => found === 'stuck',
+      );
+      const events = await batchEvents(app, other, batch.batchId);
+      expect(events.map((event) => [event.type, event.data])).toEqual([
+        ['PayoutBatchCreated', expect.anything()],
+        ['PayoutBatchResumeFailed', expect.objectContaining({ attempt: 1, abandoned: false })],
+        ['PayoutBatchResumeFailed', expect.objectContaining({ attempt: 2, abandoned: true })],
+      ]);
+      expect(events[2]?.data).toMatchObject({ reason: expect.stringMatching(/^[A-Z_]+$/) });
+      // Asked no more, and nothing was ever sent.
+      await resumeBatches(services, later(), attempts);
+      expect(await batchEvents(app, other, batch.batchId)).toHaveLength(3);
+      expect(await requestsOf(app, other, batch.items[0]!.paymentId)).toEqual([]);
+    });
+
     it('records the outcome of an approval whose approve died with its batch, from the batch’s answer', async () => {
       const services = app.server.runtime.services;
       const approvalId = services.newId('apr');

@@ -16,13 +16,15 @@
 import type { RecordedEvent } from '../../adapters/eventstore/port.js';
 import { formatPosition } from '../../adapters/eventstore/position.js';
 import { approvalDecider } from '../../domain/approvals/approval.js';
+import { isLedgerlineError } from '../../domain/errors.js';
 import {
   payoutBatchDecider,
   planResume,
+  recordResumeFailure,
   type PayoutBatchCreatedData,
   type PayoutProgress,
 } from '../../domain/payments/payoutBatch.js';
-import { loadAggregate } from '../aggregate.js';
+import { executeOnStream, loadAggregate } from '../aggregate.js';
 import { APPROVAL_ID, approvalStream, decideOnApproval } from '../approvals/stream.js';
 import { asJson } from '../approvals/execute.js';
 import type { CommandContext, Services } from '../context.js';
@@ -41,6 +43,8 @@ export const RESUME_GRACE_MS = 120_000;
 export const RESUMER_BATCHES_MAX = 10;
 /** Payouts sent, initiated or marked in doubt per round, at most; the rest wait a round. */
 export const RESUMER_PAYOUTS_MAX = 100;
+/** Failed rounds per batch, at most; then it is left for a person (`stuck`) with an error logged. */
+export const RESUME_ATTEMPTS_MAX = 20;
 /** Events read from a payout's reference stream to find its recorded request, at most. */
 const REF_EVENTS_MAX = 30;
 
@@ -49,6 +53,7 @@ export interface ResumerOptions {
   readonly graceMs: number;
   readonly batchesMax: number;
   readonly payoutsMax: number;
+  readonly attemptsMax: number;
 }
 
 export const RESUMER_DEFAULTS: ResumerOptions = {
@@ -56,6 +61,7 @@ export const RESUMER_DEFAULTS: ResumerOptions = {
   graceMs: RESUME_GRACE_MS,
   batchesMax: RESUMER_BATCHES_MAX,
   payoutsMax: RESUMER_PAYOUTS_MAX,
+  attemptsMax: RESUME_ATTEMPTS_MAX,
 };
 
 const ACTOR_ID = 'payout-resumer';
@@ -132,6 +138,7 @@ export async function resumeBatches(
         { err: error, orgId: row.org_id, batchId: row.batch_id },
         'payout batch not resumed this round',
       );
+      await recordFailure(services, row.org_id, row.batch_id, error, options.attemptsMax);
     }
   }
   return round;
@@ -157,6 +164,36 @@ async function progressOf(
       (event.data as { purpose?: string } | null)?.purpose === 'payout',
   );
   return { status, requestRecorded };
+}
+
+/** Counts a failed round on the batch; the last one allowed leaves it for a person. */
+async function recordFailure(
+  services: Services,
+  orgId: string,
+  batchId: string,
+  error: unknown,
+  attemptsMax: number,
+): Promise<void> {
+  try {
+    const stream = batchStream(orgId, batchId);
+    const created = (await services.store.readStream(stream, { maxCount: 1 }))[0];
+    if (created?.type !== 'PayoutBatchCreated') return;
+    const reason = isLedgerlineError(error) ? error.code : 'INTERNAL';
+    const recorded = await executeOnStream(
+      resumerContext(services, orgId, created),
+      stream,
+      payoutBatchDecider,
+      (state) => recordResumeFailure(reason, attemptsMax, state),
+    );
+    if (recorded.output.abandoned) {
+      services.log.error(
+        { orgId, batchId, attempts: attemptsMax, reason },
+        'payout batch could not be resumed; its unsent payouts are left for a person',
+      );
+    }
+  } catch (failure) {
+    services.log.warn({ err: failure, orgId, batchId }, 'failed resume of a payout batch not recorded');
+  }
 }
 
 /** Resumes one batch within `budget` payouts; null when it is not there (yet) to resume. */

@@ -48,6 +48,18 @@ export type PayoutBatchEvent =
         /** `run`: the batch's own request; `resumer`: the background resumer, after the run died. */
         by: 'run' | 'resumer';
       };
+    }
+  | {
+      readonly type: 'PayoutBatchResumeFailed';
+      readonly data: {
+        batchId: string;
+        /** How many rounds of the resumer have failed on this batch, this one included. */
+        attempt: number;
+        /** The error's registry code (never its details: they may name anything). */
+        reason: string;
+        /** The last attempt: the batch is left for a person, the resumer looks at it no more. */
+        abandoned: boolean;
+      };
     };
 
 export interface PayoutBatchState {
@@ -56,12 +68,17 @@ export interface PayoutBatchState {
   readonly notSent: ReadonlySet<string>;
   /** Every payout was handed on: nothing of the batch is left to send. */
   readonly dispatched: boolean;
+  /** Rounds of the resumer that failed on the batch; abandoned after the last one allowed. */
+  readonly resumeFailures: number;
+  readonly abandoned: boolean;
 }
 
 export const initialPayoutBatchState: PayoutBatchState = {
   created: null,
   notSent: new Set(),
   dispatched: false,
+  resumeFailures: 0,
+  abandoned: false,
 };
 
 export function evolvePayoutBatch(state: PayoutBatchState, event: PayoutBatchEvent): PayoutBatchState {
@@ -72,6 +89,8 @@ export function evolvePayoutBatch(state: PayoutBatchState, event: PayoutBatchEve
       return { ...state, notSent: new Set([...state.notSent, ...event.data.notSent]) };
     case 'PayoutBatchDispatched':
       return { ...state, dispatched: true };
+    case 'PayoutBatchResumeFailed':
+      return { ...state, resumeFailures: event.data.attempt, abandoned: event.data.abandoned };
   }
 }
 
@@ -129,6 +148,31 @@ export function markDispatched(
 }
 
 /**
+ * Records a failed round of the resumer on the batch; the `attemptsMax`-th abandons it (left
+ * for a person), so a batch that can never be resumed (its credentials gone, say) does not
+ * take a place in every round forever.
+ */
+export function recordResumeFailure(
+  reason: string,
+  attemptsMax: number,
+  state: PayoutBatchState,
+): Decision<PayoutBatchEvent, { abandoned: boolean }> {
+  const batch = state.created;
+  if (!batch) return refuse('NOT_FOUND', 'No such payout batch.');
+  if (state.dispatched || state.notSent.size > 0 || state.abandoned) {
+    return accept([], { abandoned: state.abandoned });
+  }
+  const attempt = state.resumeFailures + 1;
+  const abandoned = attempt >= attemptsMax;
+  return accept(
+    [{ type: 'PayoutBatchResumeFailed', data: { batchId: batch.batchId, attempt, reason, abandoned } }],
+    {
+      abandoned,
+    },
+  );
+}
+
+/**
  * Where one payout of the batch stands, as its own stream and its provider reference say:
  * `absent` (never initiated), its status, and whether a provider request is recorded for it
  * (a request linked to its reference: written just before the provider is called).
@@ -154,8 +198,8 @@ export interface ResumePlan {
 export const EMPTY_PLAN: ResumePlan = { initiate: [], send: [], inDoubt: [] };
 
 /**
- * What resuming a cut-short batch does, payout by payout. A cancelled or dispatched batch
- * resumes nothing. Held payouts wait for their fraud review; pending and settled ones are
+ * What resuming a cut-short batch does, payout by payout. A cancelled, dispatched or
+ * abandoned batch resumes nothing. Held payouts wait for their fraud review; pending and settled ones are
  * past the point of sending (their outcome comes from the provider).
  */
 export function planResume(
@@ -163,7 +207,7 @@ export function planResume(
   progress: (paymentId: string) => PayoutProgress,
 ): ResumePlan {
   const batch = state.created;
-  if (!batch || state.dispatched || state.notSent.size > 0) return EMPTY_PLAN;
+  if (!batch || state.dispatched || state.notSent.size > 0 || state.abandoned) return EMPTY_PLAN;
   const initiate: PayoutItem[] = [];
   const send: string[] = [];
   const inDoubt: string[] = [];

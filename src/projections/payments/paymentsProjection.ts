@@ -143,6 +143,7 @@ export const PAYMENTS_EVENT_TYPES: readonly Event['type'][] = [
   'PayoutBatchCreated',
   'PayoutBatchCancelled',
   'PayoutBatchDispatched',
+  'PayoutBatchResumeFailed',
 ];
 
 function pick<Row>(rows: ReadonlyMap<string, Row>, keys: ReadonlySet<string>): Row[] {
@@ -247,6 +248,15 @@ export const paymentsProjection: Projection = {
             e.data.batchId,
             e.type === 'PayoutBatchCancelled' ? 'cancelled' : 'dispatched',
           ]);
+          break;
+        case 'PayoutBatchResumeFailed':
+          // Left for a person: the resumer looks at it no more.
+          if (e.data.abandoned) {
+            await tx.query(
+              `UPDATE rm_payout_batches SET state = 'stuck' WHERE org_id = $1 AND batch_id = $2`,
+              [event.orgId, e.data.batchId],
+            );
+          }
           break;
         case 'PaymentInitiated':
           payments.set(e.data.paymentId, {

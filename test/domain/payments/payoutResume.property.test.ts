@@ -2,7 +2,7 @@
  * Resuming a cut-short payout batch (planResume), against the real payment decider: a batch
  * run dies at any point of any payout; the plan then sends exactly the payouts never sent,
  * never one whose provider request was recorded (those go to the status query), nothing of a
- * cancelled or dispatched batch — and however many resumers carry the plan out at once, each
+ * cancelled, dispatched or abandoned batch — and however many resumers carry the plan out at once, each
  * payout's provider request is recorded once, after which nothing is left to resume.
  */
 import fc from 'fast-check';
@@ -133,13 +133,13 @@ function carryOut(payouts: Map<string, Payout>, plan: ReturnType<typeof planResu
 
 const arbitraryRun = fc.record({
   steps: fc.array(fc.constantFrom(...STEPS), { minLength: 1, maxLength: 12 }),
-  ending: fc.constantFrom('died', 'cancelled', 'dispatched'),
+  ending: fc.constantFrom('died', 'cancelled', 'dispatched', 'abandoned'),
   resumers: fc.integer({ min: 1, max: 3 }),
 });
 
 function batchOf(
   count: number,
-  ending: 'died' | 'cancelled' | 'dispatched',
+  ending: 'died' | 'cancelled' | 'dispatched' | 'abandoned',
   unsent: string[],
 ): PayoutBatchState {
   const items = Array.from({ length: count }, (_, index) => ({
@@ -163,6 +163,12 @@ function batchOf(
       data: { batchId: 'b-1', notSent: unsent, reason: 'cancelled' },
     });
   }
+  if (ending === 'abandoned') {
+    state = evolvePayoutBatch(state, {
+      type: 'PayoutBatchResumeFailed',
+      data: { batchId: 'b-1', attempt: 1, reason: 'INTERNAL', abandoned: true },
+    });
+  }
   if (ending === 'dispatched') {
     state = evolvePayoutBatch(state, { type: 'PayoutBatchDispatched', data: { batchId: 'b-1', by: 'run' } });
   }
@@ -184,8 +190,12 @@ describe('resuming a cut-short payout batch', () => {
 
         const planned = [...plan.initiate.map((item) => item.paymentId), ...plan.send, ...plan.inDoubt];
         expect(new Set(planned).size).toBe(planned.length);
-        if (ending === 'dispatched' || (ending === 'cancelled' && unsent.length > 0)) {
-          // A cancelled or dispatched batch resumes nothing.
+        if (
+          ending === 'dispatched' ||
+          ending === 'abandoned' ||
+          (ending === 'cancelled' && unsent.length > 0)
+        ) {
+          // A cancelled, dispatched or abandoned batch resumes nothing.
           expect(planned).toEqual([]);
           return;
         }
