@@ -42,6 +42,10 @@ function reads(paymentId: string, customerId: string): Record<string, { path: st
     list_fraud_alerts: { path: '/v1/fraud/alerts?', scope: 'fraud:read' },
     get_customer_risk: { path: `/v1/customers/${customerId}/risk?`, scope: 'fraud:read' },
     generate_fraud_report: { path: `/v1/fraud/report?${PERIOD}&`, scope: 'fraud:read' },
+    list_customers: { path: '/v1/customers?', scope: 'payments:read' },
+    get_customer: { path: `/v1/customers/${customerId}?`, scope: 'payments:read' },
+    list_payment_methods: { path: `/v1/customers/${customerId}/payment-methods?`, scope: 'payments:read' },
+    get_payment_settings: { path: '/v1/payments/settings?', scope: 'payments:read' },
   };
 }
 
@@ -126,6 +130,12 @@ describe.runIf(run)('payment and fraud read models under an audit grant (Postgre
       const across = await app.request('GET', under(path, grantId), { token: auditor });
       expect(across.status, `${name}: ${describeResponse(across)}`).toBe(200);
       const own = await app.request('GET', under(path, null), { token: owner.adminToken });
+      if (name === 'get_payment_settings') {
+        // The webhook URL carries a token: the owner's admins see it, an auditor never does.
+        expect(own.body.stripeWebhookUrl).toMatch(/^http/);
+        expect(across.body).toEqual({ ...own.body, stripeWebhookUrl: null });
+        continue;
+      }
       expect(across.body, name).toEqual(own.body);
     }
     const listed = await app.request('GET', under('/v1/payments?', grantId), { token: auditor });
@@ -159,6 +169,10 @@ describe.runIf(run)('payment and fraud read models under an audit grant (Postgre
       'get_payment',
       'mpesa_transaction_history',
       'mpesa_generate_report',
+      'list_customers',
+      'get_customer',
+      'list_payment_methods',
+      'get_payment_settings',
     ]);
   });
 

@@ -3,6 +3,10 @@ import { LedgerlineError } from '../../domain/errors.js';
 import { defineQuery } from '../catalog.js';
 import * as s from '../schemas.js';
 import * as c from './schemas.js';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
+
+const customersGrant = readModelGrantParam('payments:read');
+const GRANT_NOTE = readModelGrantNote('payments:read');
 
 const customer = z.object({
   customerId: z.string(),
@@ -45,12 +49,14 @@ export const listCustomers = defineQuery({
   name: 'list_customers',
   title: 'Customers',
   description:
-    'The organization’s customers, oldest first, a page at a time; filter by your external reference or by an exact phone or email.',
+    'The organization’s customers, oldest first, a page at a time; filter by your external reference or by an exact phone or email.' +
+    GRANT_NOTE,
   params: z.strictObject({
     ...s.pageParams,
     externalRef: c.externalRef.optional(),
     phone: c.phone.optional(),
     email: s.email.optional(),
+    grantId: customersGrant,
   }),
   result: s.page(customer),
   scope: 'payments:read',
@@ -59,6 +65,7 @@ export const listCustomers = defineQuery({
   rest: { path: '/v1/customers' },
   async run(params, context) {
     const after = s.decodeCursor(params.cursor);
+    const orgId = await readModelOrg(context, params.grantId, 'payments:read', 'list_customers', 'customers');
     const { rows } = await context.services.db.query<CustomerRow>(
       `SELECT ${CUSTOMER_COLUMNS} FROM rm_customers
         WHERE org_id = $1 AND ($2::text IS NULL OR customer_id > $2)
@@ -66,7 +73,7 @@ export const listCustomers = defineQuery({
           AND ($5::text IS NULL OR email = $5)
         ORDER BY customer_id LIMIT $6`,
       [
-        context.principal.orgId,
+        orgId,
         after,
         params.externalRef ?? null,
         params.phone ?? null,
@@ -82,17 +89,25 @@ export const getCustomer = defineQuery({
   name: 'get_customer',
   title: 'A customer',
   description:
-    'One customer of the organization with its saved payment methods (brand, last 4, expiry — never a card number).',
-  params: z.strictObject({ customerId: c.customerId }),
+    'One customer of the organization with its saved payment methods (brand, last 4, expiry — never a card number).' +
+    GRANT_NOTE,
+  params: z.strictObject({ customerId: c.customerId, grantId: customersGrant }),
   result: customer,
   scope: 'payments:read',
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/customers/:customerId' },
   async run(params, context) {
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'get_customer',
+      `customer ${params.customerId}`,
+    );
     const { rows } = await context.services.db.query<CustomerRow>(
       `SELECT ${CUSTOMER_COLUMNS} FROM rm_customers WHERE org_id = $1 AND customer_id = $2`,
-      [context.principal.orgId, params.customerId],
+      [orgId, params.customerId],
     );
     const row = rows[0];
     if (!row) throw new LedgerlineError('NOT_FOUND', 'No such customer.', { customerId: params.customerId });

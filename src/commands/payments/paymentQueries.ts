@@ -316,8 +316,9 @@ export const listPaymentMethods = defineQuery({
   name: 'list_payment_methods',
   title: 'A customer’s saved cards',
   description:
-    'The cards saved for a customer, oldest first, a page at a time: brand, last 4, expiry and which one is the default initiate_payment charges. Never a card number (none is kept).',
-  params: z.strictObject({ ...s.pageParams, customerId: c.customerId }),
+    'The cards saved for a customer, oldest first, a page at a time: brand, last 4, expiry and which one is the default initiate_payment charges. Never a card number (none is kept).' +
+    GRANT_NOTE,
+  params: z.strictObject({ ...s.pageParams, customerId: c.customerId, grantId: paymentsGrant }),
   result: s.page(methodItem),
   scope: 'payments:read',
   minRole: 'any',
@@ -331,7 +332,13 @@ export const listPaymentMethods = defineQuery({
     },
   },
   async run(params, context) {
-    const { orgId } = context.principal;
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'list_payment_methods',
+      `customer ${params.customerId}`,
+    );
     await assertCustomer(context.services, orgId, params.customerId);
     const { rows } = await context.services.db.query<MethodRow>(
       `SELECT method_id, brand, last4, exp_month, exp_year, is_default, created_at FROM rm_payment_methods

@@ -14,6 +14,7 @@ import { executeOnStream, loadAggregate } from '../aggregate.js';
 import { defineCommand, defineQuery } from '../catalog.js';
 import type { Services } from '../context.js';
 import { callerOf } from '../tenancy/organizationStream.js';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 
 export function paymentSettingsStream(orgId: string): string {
   return streamName(orgId, 'payment_settings', orgId);
@@ -112,8 +113,9 @@ export const getPaymentSettings = defineQuery({
   name: 'get_payment_settings',
   title: 'The fraud policy and the ledger mapping',
   description:
-    'The organization’s fraud policy (thresholds and the points each rule adds) and the ledger accounts its payments post to; the defaults until an admin changes them.',
-  params: z.strictObject({}),
+    'The organization’s fraud policy (thresholds and the points each rule adds) and the ledger accounts its payments post to; the defaults until an admin changes them.' +
+    readModelGrantNote('payments:read'),
+  params: z.strictObject({ grantId: readModelGrantParam('payments:read') }),
   result: settingsOutput.extend({
     /**
      * Where to point the organization's Stripe webhooks (its URL carries a token); shown to
@@ -125,9 +127,17 @@ export const getPaymentSettings = defineQuery({
   minRole: 'any',
   audience: 'organization',
   rest: { path: '/v1/payments/settings' },
-  async run(_params, context) {
-    const { orgId, role } = context.principal;
-    const admin = role === 'org_admin' || role === SUPER_ADMIN;
+  async run(params, context) {
+    const { role } = context.principal;
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'get_payment_settings',
+      'payment settings',
+    );
+    // Only the organization's own admins: never an auditor reading under a grant.
+    const admin = params.grantId === undefined && (role === 'org_admin' || role === SUPER_ADMIN);
     return {
       ...answer(await loadPaymentSettings(context.services, orgId)),
       stripeWebhookUrl: admin ? context.services.payments.callbacks.stripeWebhookUrl(orgId) : null,
