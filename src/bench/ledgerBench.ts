@@ -16,6 +16,7 @@ import { ledgerProjection } from '../projections/ledger/ledgerProjection.js';
 import { rebuildProjections } from '../projections/rebuild.js';
 import { backendsCpuMs, backendsSpent, cpuSplit, type CpuSplit } from './cpuTime.js';
 import { BenchHttpClient } from './httpClient.js';
+import { mcpBench, type McpBenchResult } from './mcpBench.js';
 import { measure, type Measurement } from './measure.js';
 
 export const HTTP_CLIENTS = 64;
@@ -55,6 +56,8 @@ export interface LedgerBenchResult {
     /** CPU of the rebuilding PostgreSQL backend per event, µs (null where unknown). */
     readonly postgresUsPerEvent: number | null;
   };
+  /** MCP tool calls against the same operations over REST. */
+  readonly mcp: McpBenchResult;
   /** CPU per transfer by process, in each scenario: the load-independent figure. */
   readonly cpu: { readonly single: CpuSplit; readonly batch: CpuSplit };
 }
@@ -282,11 +285,25 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
             catchUpMs: caughtUp.catchUpMs,
             transfersPerSecond: (batch.operations * BATCH_SIZE) / caughtUp.seconds,
           };
+    const mcp = await mcpBench({
+      url: server.url,
+      key: server.key,
+      debitAccount: 'assets:bank:float',
+      creditAccount: (index) => `customers:cus_${index % WALLETS}:wallet`,
+    });
     client.close();
     server.child.kill('SIGTERM');
     await new Promise((resolve) => server.child.once('exit', resolve));
     const replay = await replayBench(db, server.orgId);
-    return { single, batch, batchProjected, lag, replay, cpu: { single: singleCpu, batch: batchCpu } };
+    return {
+      single,
+      batch,
+      batchProjected,
+      lag,
+      replay,
+      mcp,
+      cpu: { single: singleCpu, batch: batchCpu },
+    };
   } finally {
     client.close();
     if (server.child.exitCode === null) server.child.kill('SIGKILL');

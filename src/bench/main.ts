@@ -10,6 +10,7 @@ import { print, say } from '../cli/output.js';
 import { appendBench, CONCURRENCY } from './appendBench.js';
 import { esdbEmulatorBench } from './esdbBench.js';
 import { ledgerBench, type LedgerBenchResult } from './ledgerBench.js';
+import { MCP_SESSIONS } from './mcpBench.js';
 import { formatTable, type Measurement } from './measure.js';
 
 const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -95,6 +96,17 @@ function printLedgerBench(result: LedgerBenchResult): void {
   );
   print(
     `replay (rebuild of the ledger read models): ${result.replay.events.toLocaleString('en')} events in ${fixed(result.replay.seconds, 1)} s = ${fixed(result.replay.eventsPerSecond)} events/s (goal ≥ 100,000/s)`,
+  );
+  print(
+    `\nMCP tool calls against the same operations over REST (both through fetch, ${MCP_SESSIONS} at a time)\n`,
+  );
+  print(
+    formatTable([
+      ['operation', 'calls', 'calls/s', 'p50 ms', 'p99 ms'],
+      ...[result.mcp.transferMcp, result.mcp.transferRest, result.mcp.balanceMcp, result.mcp.balanceRest].map(
+        (m) => [m.name, String(m.operations), fixed(m.opsPerSecond), fixed(m.p50Ms, 2), fixed(m.p99Ms, 2)],
+      ),
+    ]),
   );
   print(
     '\nCPU per transfer, by process (µs; far less distorted than the rates above by whatever else the machine runs):',
