@@ -43,7 +43,17 @@ export function requestHash(command: string, input: unknown): string {
 export class IdempotencyStore {
   constructor(private readonly db: Database) {}
 
-  async claim(orgId: string, key: string, command: string, hash: string): Promise<Claim> {
+  /**
+   * `legacyHash`: the plain fingerprint keys were stored with before they were keyed (HMAC);
+   * a retry of such a key still replays its first answer until the key expires (24 h).
+   */
+  async claim(
+    orgId: string,
+    key: string,
+    command: string,
+    hash: string,
+    legacyHash: string | null = null,
+  ): Promise<Claim> {
     const deadline = Date.now() + DUPLICATE_WAIT_MAX_MS;
     while (Date.now() < deadline) {
       const inserted = await this.db.query(
@@ -68,7 +78,7 @@ export class IdempotencyStore {
         );
         continue;
       }
-      if (row.command !== command || row.request_hash !== hash) {
+      if (row.command !== command || (row.request_hash !== hash && row.request_hash !== legacyHash)) {
         throw new LedgerlineError(
           'IDEMPOTENCY_KEY_REUSED',
           `Idempotency-Key "${key}" was first used with a different ${row.command === command ? 'input' : 'command'}.`,

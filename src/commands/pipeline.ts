@@ -9,7 +9,7 @@ import { formatPosition } from '../adapters/eventstore/position.js';
 import type { Position } from '../adapters/eventstore/port.js';
 import type { AnyCommand, AnyQuery, Audience } from './catalog.js';
 import type { CommandContext, QueryContext } from './context.js';
-import { IdempotencyStore } from './idempotency.js';
+import { IdempotencyStore, requestHash } from './idempotency.js';
 import { canonicalJson } from '../domain/canonicalJson.js';
 import type { Principal } from './principal.js';
 import { parseInput } from './validation.js';
@@ -100,6 +100,8 @@ export async function executeCommand(
       command.name,
       // Keyed: inputs may hold secrets (a password, provider credentials).
       context.services.tokens.fingerprint('idempotency', `${command.name}\n${canonicalJson(input ?? null)}`),
+      // Keys claimed before fingerprints were keyed, until they expire.
+      requestHash(command.name, input),
     );
     if (claim.kind === 'replay')
       return { status: claim.status, body: claim.body as Record<string, unknown>, replayed: true };

@@ -330,6 +330,29 @@ for (const { backend, run } of BACKENDS) {
       expect(other.status).toBe(409);
     });
 
+    it('still replays a key stored with the plain fingerprint used before keyed ones', async () => {
+      const key = unique('legacy');
+      const body = memberBody(`${unique('legacy')}@example.com`);
+      const legacy = createHash('sha256')
+        .update(`create_member\n${canonicalJson({ ...body })}`)
+        .digest('hex');
+      const first = { memberId: 'mem_01JLEGACYLEGACYLEGACYLEGAC', revision: '7', position: '1-1' };
+      await app.server.runtime.services.db.query(
+        `INSERT INTO ll_idempotency_keys (org_id, idempotency_key, command, request_hash, state, status_code,
+           response, expires_at)
+         VALUES ($1, $2, 'create_member', $3, 'done', 201, $4::jsonb, now() + interval '1 hour')`,
+        [app.demoOrgId, key, legacy, JSON.stringify(first)],
+      );
+      const before = await eventCount();
+      const retried = await post('/v1/members', app.demoKey, body, key);
+      expect(retried.status).toBe(201);
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      expect(retried.body).toEqual(first);
+      expect(await eventCount()).toBe(before);
+      const other = await post('/v1/members', app.demoKey, { ...body, name: 'Someone Else' }, key);
+      expect(other.status).toBe(409);
+    });
+
     it('keeps keys at least 24 hours', async () => {
       const key = unique('kept');
       const answer = await post('/v1/members', app.demoKey, memberBody(`${unique('kept')}@example.com`), key);
