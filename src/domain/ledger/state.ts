@@ -155,6 +155,12 @@ export function evolveLedger(state: LedgerState, event: LedgerEvent): LedgerStat
       pending.status = event.type === 'PendingTransferVoided' ? 'voided' : 'expired';
       break;
     }
+    default: {
+      // An event this version does not know (written by a newer one): deciding on a state
+      // that skipped it would enforce limits on wrong balances, so refuse loudly instead.
+      const unknown: { type: string } = event;
+      throw new Error(`ledger: unknown event type ${unknown.type}; upgrade this node`);
+    }
   }
   state.eventsApplied += 1;
   return state;
