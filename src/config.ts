@@ -71,6 +71,16 @@ export interface Config {
     readonly graceMs: number | null;
     readonly attemptsMax: number | null;
   };
+  /**
+   * The background card resolver (asks about card payments and refunds whose outcome never
+   * came): the same three settings as the M-Pesa resolver's; each null keeps its own default
+   * (cardResolver.ts).
+   */
+  readonly cardResolver: {
+    readonly intervalMs: number | null;
+    readonly graceMs: number | null;
+    readonly attemptsMax: number | null;
+  };
   /** How long a payout's reservation holds the M-Pesa float; 24 hours when unset. */
   readonly payoutReservationSeconds: number | null;
   /** What `serve` serves: REST and MCP (hybrid), or one of them. */
@@ -142,6 +152,26 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
       attemptsMax: boundedInteger(
         env['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS'],
         'LEDGERLINE_MPESA_RESOLVER_ATTEMPTS',
+        1,
+        RESOLVER_ATTEMPTS_LIMIT,
+      ),
+    },
+    cardResolver: {
+      intervalMs: boundedInteger(
+        env['LEDGERLINE_CARD_RESOLVER_INTERVAL_MS'],
+        'LEDGERLINE_CARD_RESOLVER_INTERVAL_MS',
+        10,
+        RESOLVER_INTERVAL_MAX_MS,
+      ),
+      graceMs: boundedInteger(
+        env['LEDGERLINE_CARD_RESOLVER_GRACE_MS'],
+        'LEDGERLINE_CARD_RESOLVER_GRACE_MS',
+        0,
+        RESOLVER_GRACE_MAX_MS,
+      ),
+      attemptsMax: boundedInteger(
+        env['LEDGERLINE_CARD_RESOLVER_ATTEMPTS'],
+        'LEDGERLINE_CARD_RESOLVER_ATTEMPTS',
         1,
         RESOLVER_ATTEMPTS_LIMIT,
       ),
@@ -281,7 +311,7 @@ function parseFaults(value: string | undefined): Config['simulatorFaults'] {
   return { callbackBeforeAnswer, callbackCopies, answerTimeout };
 }
 
-/** The resolver waking less than hourly, or waiting more than a day, is a misconfiguration. */
+/** A resolver (M-Pesa or cards) waking less than hourly, or waiting more than a day, is a misconfiguration. */
 const RESOLVER_INTERVAL_MAX_MS = 60 * 60 * 1000;
 const RESOLVER_GRACE_MAX_MS = 24 * 60 * 60 * 1000;
 const RESOLVER_ATTEMPTS_LIMIT = 1_000;

@@ -3,6 +3,7 @@ import { buildApp } from '../adapters/http/app.js';
 import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
 import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
+import { CARD_RESOLVER_DEFAULTS, startCardResolver } from '../commands/payments/cardResolver.js';
 import { RESOLVER_DEFAULTS, startMpesaResolver } from '../commands/payments/mpesaResolver.js';
 import { RESUMER_DEFAULTS, startPayoutResumer } from '../commands/payments/payoutResumer.js';
 import { bootstrap } from './admin.js';
@@ -90,6 +91,12 @@ export async function startServer(
       batchMax: RESOLVER_DEFAULTS.batchMax,
       attemptsMax: config.mpesaResolver.attemptsMax ?? RESOLVER_DEFAULTS.attemptsMax,
     });
+    const cardResolver = startCardResolver(runtime.services, {
+      intervalMs: config.cardResolver.intervalMs ?? CARD_RESOLVER_DEFAULTS.intervalMs,
+      graceMs: config.cardResolver.graceMs ?? CARD_RESOLVER_DEFAULTS.graceMs,
+      batchMax: CARD_RESOLVER_DEFAULTS.batchMax,
+      attemptsMax: config.cardResolver.attemptsMax ?? CARD_RESOLVER_DEFAULTS.attemptsMax,
+    });
     const resumer = startPayoutResumer(runtime.services, {
       ...RESUMER_DEFAULTS,
       intervalMs: config.payoutResumer.intervalMs ?? RESUMER_DEFAULTS.intervalMs,
@@ -105,6 +112,7 @@ export async function startServer(
         await listening.close();
         await sweeper.stop();
         await resolver.stop();
+        await cardResolver.stop();
         await resumer.stop();
         await approvals.stop();
         await runtime.close();

@@ -181,6 +181,34 @@ describe('card simulator specifics', () => {
     }
   });
 
+  it('settles a processing payment of tok_processingSucceeds / Declines when next retrieved, never tok_processing', async () => {
+    const outcomes: readonly (readonly [token: string, status: string])[] = [
+      ['tok_processingSucceeds', 'succeeded'],
+      ['tok_processingDeclines', 'requires_payment_method'],
+      ['tok_processing', 'processing'],
+    ];
+    for (const [token, expected] of outcomes) {
+      const method = value(
+        await simulator.createPaymentMethod(credentials, { token, idempotencyKey: key('pm') }),
+      );
+      const created = value(
+        await simulator.createPayment(credentials, {
+          amount: 700n,
+          currency: 'usd',
+          paymentMethodId: method.id,
+          captureMethod: 'automatic',
+          idempotencyKey: key('pay'),
+        }),
+      );
+      expect(created.status, token).toBe('processing');
+      const retrieved = value(await simulator.getPayment(credentials, created.id));
+      expect(retrieved.status, token).toBe(expected);
+      expect(retrieved.amountReceived, token).toBe(expected === 'succeeded' ? 700n : 0n);
+      // Settled once: retrieving again answers the same.
+      expect(value(await simulator.getPayment(credentials, created.id)).status, token).toBe(expected);
+    }
+  });
+
   it('cancels an authorization, and refuses to capture or refund it afterwards', async () => {
     const method = value(
       await simulator.createPaymentMethod(credentials, { token: 'tok_visa', idempotencyKey: key('pm') }),

@@ -1,6 +1,6 @@
 /**
- * The payment follow-up settings (README "Configuration"): the M-Pesa resolver's interval,
- * grace and attempts, the payout reservation, the payout resumer's interval and grace, and the
+ * The payment follow-up settings (README "Configuration"): the M-Pesa and card resolvers'
+ * interval, grace and attempts, the payout reservation, the payout resumer's interval and grace, and the
  * simulator's answer-timeout fault — read from the environment, unset meaning the built-in
  * defaults, a bad value refused by name.
  */
@@ -12,6 +12,7 @@ describe('payment follow-up settings', () => {
   it('leave the defaults to the code when unset', () => {
     const config = loadConfig({});
     expect(config.mpesaResolver).toEqual({ intervalMs: null, graceMs: null, attemptsMax: null });
+    expect(config.cardResolver).toEqual({ intervalMs: null, graceMs: null, attemptsMax: null });
     expect(config.payoutReservationSeconds).toBeNull();
     expect(config.payoutResumer).toEqual({ intervalMs: null, graceMs: null });
     expect(config.simulatorFaults).toEqual({
@@ -26,12 +27,16 @@ describe('payment follow-up settings', () => {
       LEDGERLINE_MPESA_RESOLVER_INTERVAL_MS: '250',
       LEDGERLINE_MPESA_RESOLVER_GRACE_MS: '0',
       LEDGERLINE_MPESA_RESOLVER_ATTEMPTS: '5',
+      LEDGERLINE_CARD_RESOLVER_INTERVAL_MS: '300',
+      LEDGERLINE_CARD_RESOLVER_GRACE_MS: '10',
+      LEDGERLINE_CARD_RESOLVER_ATTEMPTS: '7',
       LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS: '3600',
       LEDGERLINE_MPESA_RESUMER_INTERVAL_MS: '500',
       LEDGERLINE_MPESA_RESUMER_GRACE_MS: '0',
       LEDGERLINE_SIMULATOR_FAULTS: 'answer-timeout, callback-copies=2',
     });
     expect(config.mpesaResolver).toEqual({ intervalMs: 250, graceMs: 0, attemptsMax: 5 });
+    expect(config.cardResolver).toEqual({ intervalMs: 300, graceMs: 10, attemptsMax: 7 });
     expect(config.payoutReservationSeconds).toBe(3600);
     expect(config.payoutResumer).toEqual({ intervalMs: 500, graceMs: 0 });
     expect(config.simulatorFaults).toEqual({
@@ -47,6 +52,9 @@ describe('payment follow-up settings', () => {
     ['LEDGERLINE_MPESA_RESOLVER_GRACE_MS', '-1'],
     ['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS', '0'],
     ['LEDGERLINE_MPESA_RESOLVER_ATTEMPTS', 'many'],
+    ['LEDGERLINE_CARD_RESOLVER_INTERVAL_MS', '9'],
+    ['LEDGERLINE_CARD_RESOLVER_GRACE_MS', '99999999999'],
+    ['LEDGERLINE_CARD_RESOLVER_ATTEMPTS', '0'],
     ['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS', '0'],
     ['LEDGERLINE_MPESA_PAYOUT_RESERVATION_SECONDS', '99999999'],
     ['LEDGERLINE_MPESA_RESUMER_INTERVAL_MS', '5'],

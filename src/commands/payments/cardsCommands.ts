@@ -7,7 +7,6 @@ import { customerDecider } from '../../domain/customers/customer.js';
 import { LedgerlineError, ValidationError } from '../../domain/errors.js';
 import { scoreTransaction } from '../../domain/fraud/score.js';
 import { formatAmount, isAmountProblem, parseAmount } from '../../domain/ledger/money.js';
-import { stripeCurrency } from '../../domain/payments/cardAmount.js';
 import type { ProviderFailure } from '../../domain/payments/providerResult.js';
 import { reversibleUnits } from '../../domain/payments/payment.js';
 import { loadAggregate } from '../aggregate.js';
@@ -17,14 +16,8 @@ import * as c from '../customers/schemas.js';
 import * as l from '../ledger/schemas.js';
 import * as s from '../schemas.js';
 import { callerOf } from '../tenancy/organizationStream.js';
-import {
-  cardAsset,
-  cardUnits,
-  recordRefundOutcome,
-  refundKey,
-  stripeCredentials,
-  submitCardPayment,
-} from './cardsFlow.js';
+import { applyRefundAnswer, refundRequest } from './cardFollowUp.js';
+import { cardAsset, cardUnits, stripeCredentials, submitCardPayment } from './cardsFlow.js';
 import { fraudHistory } from './fraudHistory.js';
 import { decideOnPayment, loadPayment } from './paymentStream.js';
 import { loadPaymentView, verdictOutput, type PaymentView } from './paymentViews.js';
@@ -348,31 +341,11 @@ export const processRefund = defineCommand({
       partialAllowed: true,
     });
     const amount = requested.output.reversalAmount ?? '0';
-    const stripe = stripeCurrency(intent.currency) as string;
-    const { stripeAmount } = cardUnits(amount, intent.scale, stripe);
-    const refunded = await services.payments.providers.cards.refund(credentials, {
-      paymentId: before.providerRef ?? before.receipt ?? '',
-      amount: stripeAmount,
-      reason: 'requested_by_customer',
-      metadata: { paymentId: input.paymentId, refundId },
-      idempotencyKey: refundKey(refundId),
-    });
-    let failure: { code: string; message: string } | null = null;
-    const asked = { paymentId: input.paymentId, refundId, amount, saleTransferId: before.transferId };
-    if (refunded.ok && refunded.value.status !== 'failed' && refunded.value.status !== 'canceled') {
-      await recordRefundOutcome(context, orgId, asked, {
-        outcome: 'succeeded',
-        providerRef: refunded.value.id,
-      });
-    } else if (
-      refunded.ok ||
-      !(refunded.failure.kind === 'unavailable' && refunded.failure.mayHaveHappened)
-    ) {
-      failure = refunded.ok
-        ? { code: refunded.value.status, message: refunded.value.failureReason ?? 'The refund failed.' }
-        : { code: refunded.failure.kind, message: refunded.failure.message };
-      await recordRefundOutcome(context, orgId, asked, { outcome: 'failed', ...failure });
-    }
+    const refunded = await services.payments.providers.cards.refund(
+      credentials,
+      refundRequest(before, intent, refundId, amount),
+    );
+    const { failure } = await applyRefundAnswer(context, orgId, before, refundId, amount, refunded);
     // Unknown outcome: the refund stays requested, its amount held back from what remains.
     const after = await loadPaymentView(services, orgId, input.paymentId);
     const refund = after.state.reversals.find((candidate) => candidate.reversalId === refundId);

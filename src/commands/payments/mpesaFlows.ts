@@ -1016,6 +1016,7 @@ export async function raiseReconciliationAlert(
   transferId: string | null,
   detail: string,
   metadata?: EventMetadata,
+  reversalId?: string,
 ) {
   return decideOnPayment(
     context,
@@ -1025,6 +1026,7 @@ export async function raiseReconciliationAlert(
       type: 'RaiseReconciliationAlert',
       alertId: context.services.newId('rca'),
       kind,
+      ...(reversalId === undefined ? {} : { reversalId }),
       transferId,
       detail,
     },

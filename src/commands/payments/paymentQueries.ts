@@ -14,7 +14,7 @@ import { defineQuery } from '../catalog.js';
 import type { CommandContext, QueryContext, Services } from '../context.js';
 import * as c from '../customers/schemas.js';
 import * as s from '../schemas.js';
-import { submitCardPayment } from './cardsFlow.js';
+import { askAboutCardPayment } from './cardFollowUp.js';
 import { loadPaymentView, refundedAmount, verdictOutput } from './paymentViews.js';
 
 const paymentsGrant = readModelGrantParam('payments:read');
@@ -258,7 +258,7 @@ export const getPayment = defineQuery({
       view.state.intent?.kind === 'card_payment' &&
       (status === 'initiated' || status === 'pending')
     ) {
-      await submitCardPayment(systemContext(context), orgId, params.paymentId, true);
+      await askAboutCardPayment(systemContext(context), orgId, params.paymentId, false);
       view = await loadPaymentView(context.services, orgId, params.paymentId);
     }
     const { state } = view;

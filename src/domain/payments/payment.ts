@@ -139,6 +139,8 @@ export type PaymentEvent =
       readonly type: 'ProviderStatusQueried';
       readonly data: {
         paymentId: string;
+        /** Set when the ask was about one of the payment's reversals or refunds, not the payment. */
+        reversalId?: string;
         outcome: 'pending' | 'succeeded' | 'failed';
         resultCode: string;
         resultText: string;
@@ -168,6 +170,9 @@ export type PaymentEvent =
         paymentId: string;
         alertId: string;
         kind: ReconciliationKind;
+        /** Set when the alert is about one of the payment's reversals or refunds. */
+        reversalId?: string;
+        /** The payment's amount, or the reversal's when `reversalId` is set. */
         amount: string;
         currency: string;
         /** The ledger transfer that recorded the money late, when one could be posted. */
@@ -181,7 +186,8 @@ export type PaymentEvent =
  * - `payout_settled_after_expiry`: the provider paid a payout after its reservation expired;
  *   the ledger recorded it late with a fresh transfer (`transferId`);
  * - `payout_unposted`: the provider paid it but the ledger could not record it (float short);
- * - `outcome_unresolved`: the provider was asked the bounded number of times and never said.
+ * - `outcome_unresolved`: the provider was asked the bounded number of times and never said
+ *   (about the payment, or with `reversalId` about one of its reversals or refunds).
  */
 export const RECONCILIATION_KINDS = [
   'payout_settled_after_expiry',
@@ -197,6 +203,8 @@ export interface ReversalState {
   /** Minor units. */
   readonly amount: bigint;
   readonly status: ReversalStatus;
+  /** How many times the provider was asked about this reversal's outcome. */
+  readonly statusQueries: number;
 }
 
 export interface PaymentState {
@@ -209,8 +217,11 @@ export interface PaymentState {
   readonly transferId: string | null;
   /** Reversals (M-Pesa: at most one) and refunds (cards: partial, up to what was captured). */
   readonly reversals: readonly ReversalState[];
-  /** Reconciliation alerts raised, by kind (each kind at most once per payment). */
-  readonly reconciliation: readonly ReconciliationKind[];
+  /**
+   * Reconciliation alerts raised, by `reconciliationKey` (each kind at most once per payment,
+   * and once per reversal for alerts about a reversal).
+   */
+  readonly reconciliation: readonly string[];
   /** How many times the provider was asked about the payment's outcome. */
   readonly statusQueries: number;
   /**
@@ -254,6 +265,8 @@ export type PaymentCommand =
     }
   | {
       readonly type: 'RecordStatusQuery';
+      /** The reversal or refund asked about; absent for the payment itself. */
+      readonly reversalId?: string;
       readonly outcome: 'pending' | 'succeeded' | 'failed';
       readonly resultCode: string;
       readonly resultText: string;
@@ -269,6 +282,8 @@ export type PaymentCommand =
       readonly type: 'RaiseReconciliationAlert';
       readonly alertId: string;
       readonly kind: ReconciliationKind;
+      /** The reversal or refund the alert is about; absent for the payment itself. */
+      readonly reversalId?: string;
       readonly transferId: string | null;
       readonly detail: string;
     }
@@ -329,7 +344,10 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
       // In the provider's hands, maybe: from here only its answer or a status query settles it.
       return { ...state, status: 'pending' };
     case 'ReconciliationAlertRaised':
-      return { ...state, reconciliation: [...state.reconciliation, event.data.kind] };
+      return {
+        ...state,
+        reconciliation: [...state.reconciliation, reconciliationKey(event.data.kind, event.data.reversalId)],
+      };
     case 'PaymentSucceeded':
       return {
         ...state,
@@ -347,15 +365,30 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
         ...state,
         callbacks: [...state.callbacks, callbackKey(event.data.providerRef, event.data.body)],
       };
-    case 'ProviderStatusQueried':
-      return { ...state, statusQueries: state.statusQueries + 1 };
+    case 'ProviderStatusQueried': {
+      const reversalId = event.data.reversalId;
+      if (reversalId === undefined) return { ...state, statusQueries: state.statusQueries + 1 };
+      return {
+        ...state,
+        reversals: state.reversals.map((reversal) =>
+          reversal.reversalId === reversalId
+            ? { ...reversal, statusQueries: reversal.statusQueries + 1 }
+            : reversal,
+        ),
+      };
+    }
     case 'ReversalRequested': {
       const scale = state.intent?.scale ?? 0;
       return {
         ...state,
         reversals: [
           ...state.reversals,
-          { reversalId: event.data.reversalId, amount: units(event.data.amount, scale), status: 'requested' },
+          {
+            reversalId: event.data.reversalId,
+            amount: units(event.data.amount, scale),
+            status: 'requested',
+            statusQueries: 0,
+          },
         ],
       };
     }
@@ -372,6 +405,11 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
     default:
       return unreachable(event);
   }
+}
+
+/** How a raised alert is remembered: its kind, and the reversal it is about when it is. */
+export function reconciliationKey(kind: ReconciliationKind, reversalId: string | undefined): string {
+  return reversalId === undefined ? kind : `${kind}:${reversalId}`;
 }
 
 function callbackKey(providerRef: string | null, body: object): string {
@@ -596,8 +634,15 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
         ],
         result(state, 'pending', true),
       );
-    case 'RaiseReconciliationAlert':
-      if (state.reconciliation.includes(command.kind)) return accept([], result(state, status, false));
+    case 'RaiseReconciliationAlert': {
+      if (state.reconciliation.includes(reconciliationKey(command.kind, command.reversalId)))
+        return accept([], result(state, status, false));
+      const about =
+        command.reversalId === undefined
+          ? null
+          : state.reversals.find((reversal) => reversal.reversalId === command.reversalId);
+      if (about === undefined)
+        return refuse('NOT_FOUND', 'No such reversal.', { reversalId: command.reversalId ?? null });
       return accept(
         [
           {
@@ -606,7 +651,8 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
               paymentId: intent.paymentId,
               alertId: command.alertId,
               kind: command.kind,
-              amount: intent.amount,
+              ...(about === null ? {} : { reversalId: about.reversalId }),
+              amount: about === null ? intent.amount : formatAmount(about.amount, intent.scale),
               currency: intent.currency,
               transferId: command.transferId,
               detail: command.detail,
@@ -615,6 +661,7 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
         ],
         result(state, status, true),
       );
+    }
     case 'RecordCallback':
       if (state.callbacks.includes(callbackKey(command.providerRef, command.body)))
         return accept([], result(state, status, false));
@@ -635,12 +682,18 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
     case 'Settle':
       return settle(command, state, intent);
     case 'RecordStatusQuery':
+      if (
+        command.reversalId !== undefined &&
+        !state.reversals.some((reversal) => reversal.reversalId === command.reversalId)
+      )
+        return refuse('NOT_FOUND', 'No such reversal.', { reversalId: command.reversalId });
       return accept(
         [
           {
             type: 'ProviderStatusQueried',
             data: {
               paymentId: intent.paymentId,
+              ...(command.reversalId === undefined ? {} : { reversalId: command.reversalId }),
               outcome: command.outcome,
               resultCode: command.resultCode,
               resultText: command.resultText,

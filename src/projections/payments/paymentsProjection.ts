@@ -162,6 +162,7 @@ export const paymentsProjection: Projection = {
     'rm_payment_methods',
     'rm_payout_batches',
     'rm_reconciliation_alerts',
+    'rm_payment_reversals',
   ],
   eventTypes: PAYMENTS_EVENT_TYPES,
   async apply(tx: SqlClient, events: readonly RecordedEvent[]): Promise<void> {
@@ -337,6 +338,7 @@ export const paymentsProjection: Projection = {
         case 'ReversalRequested':
         case 'ReversalSucceeded':
         case 'ReversalFailed':
+          await projectReversal(tx, event.orgId, e, at, payments.get(e.data.paymentId)?.provider);
           updatePayment(payments, touched.payments, e.data.paymentId, at, (row) => {
             if (e.type === 'ReversalRequested') row.reversal_status = 'requested';
             if (e.type === 'ReversalFailed') row.reversal_status = 'failed';
@@ -348,6 +350,14 @@ export const paymentsProjection: Projection = {
           break;
         case 'ProviderStatusQueried':
           // Asked again: to the back of the resolver's queue, one attempt nearer its bound.
+          if (e.data.reversalId !== undefined) {
+            await tx.query(
+              `UPDATE rm_payment_reversals SET status_queries = status_queries + 1, updated_at = $3
+                WHERE org_id = $1 AND reversal_id = $2`,
+              [event.orgId, e.data.reversalId, at],
+            );
+            break;
+          }
           updatePayment(payments, touched.payments, e.data.paymentId, at, (row) => {
             row.status_queries += 1;
           });
@@ -379,6 +389,32 @@ export const paymentsProjection: Projection = {
     await upsertRows(tx, 'rm_fraud_alerts', 'alert_id', ALERT_COLUMNS, pick(alerts, touched.alerts));
   },
 };
+
+/**
+ * One reversal or refund as its own row (rare next to payments: one statement each), for the
+ * resolvers to find those still waiting for their outcome.
+ */
+async function projectReversal(
+  tx: SqlClient,
+  orgId: string,
+  e: Extract<PaymentEvent, { type: 'ReversalRequested' | 'ReversalSucceeded' | 'ReversalFailed' }>,
+  at: string,
+  provider: string | undefined,
+): Promise<void> {
+  if (e.type === 'ReversalRequested') {
+    await tx.query(
+      `INSERT INTO rm_payment_reversals
+         (reversal_id, org_id, payment_id, provider, amount, status, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'requested', $6, $6) ON CONFLICT (reversal_id) DO NOTHING`,
+      [e.data.reversalId, orgId, e.data.paymentId, provider ?? 'unknown', e.data.amount, at],
+    );
+    return;
+  }
+  await tx.query(
+    `UPDATE rm_payment_reversals SET status = $3, updated_at = $4 WHERE org_id = $1 AND reversal_id = $2`,
+    [orgId, e.data.reversalId, e.type === 'ReversalSucceeded' ? 'succeeded' : 'failed', at],
+  );
+}
 
 function updatePayment(
   payments: Map<string, PaymentRow>,

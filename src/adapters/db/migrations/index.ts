@@ -11,6 +11,7 @@ import { migration as paymentFollowups } from './0010_payment_followups.js';
 import { migration as eventCompression } from './0011_event_compression.js';
 import { migration as payoutBatchDispatch } from './0012_payout_batch_dispatch.js';
 import { migration as ledgerBigintPositions } from './0013_ledger_bigint_positions.js';
+import { migration as reversalFollowups } from './0014_reversal_followups.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   eventCompression,
   payoutBatchDispatch,
   ledgerBigintPositions,
+  reversalFollowups,
 ];

@@ -20,6 +20,10 @@
  * | tok_chargeDeclinedProcessingError       | visa       | 0119   | declined, processing_error       |
  * | tok_processing                          | visa       | 3220   | stays processing (the outcome    |
  * |                                         |            |        | comes by webhook)                |
+ * | tok_processingSucceeds                  | visa       | 3238   | processing; succeeded when next  |
+ * |                                         |            |        | retrieved (no webhook is sent)   |
+ * | tok_processingDeclines                  | visa       | 3246   | processing; declined when next   |
+ * |                                         |            |        | retrieved (no webhook is sent)   |
  * | anything else                           | —          | —      | refused: no such token           |
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -59,6 +63,11 @@ interface TestCard {
   readonly decline?: CardDeclineReason;
   /** Charged asynchronously: the payment answers `processing`, its outcome comes by webhook. */
   readonly asynchronous?: boolean;
+  /**
+   * Asynchronous, and settled by the time it is next retrieved (getPayment): the outcome a
+   * webhook would have brought, for a payment whose webhook never comes.
+   */
+  readonly settlesOnRetrieve?: 'succeeded' | 'declined';
 }
 
 export const TEST_CARDS: Readonly<Record<string, TestCard>> = {
@@ -68,6 +77,20 @@ export const TEST_CARDS: Readonly<Record<string, TestCard>> = {
   tok_amex: { brand: 'amex', last4: '8431', funding: 'credit' },
   tok_chargeDeclined: { brand: 'visa', last4: '0002', funding: 'credit', decline: 'generic_decline' },
   tok_processing: { brand: 'visa', last4: '3220', funding: 'credit', asynchronous: true },
+  tok_processingSucceeds: {
+    brand: 'visa',
+    last4: '3238',
+    funding: 'credit',
+    asynchronous: true,
+    settlesOnRetrieve: 'succeeded',
+  },
+  tok_processingDeclines: {
+    brand: 'visa',
+    last4: '3246',
+    funding: 'credit',
+    asynchronous: true,
+    settlesOnRetrieve: 'declined',
+  },
   tok_chargeDeclinedInsufficientFunds: {
     brand: 'visa',
     last4: '9995',
@@ -111,6 +134,8 @@ interface StoredMethod {
 interface StoredPayment {
   payment: CardPayment;
   refunded: bigint;
+  /** The card charged, for a payment that settles when retrieved. */
+  card?: TestCard;
 }
 
 export class CardSimulator implements CardProcessor {
@@ -181,7 +206,7 @@ export class CardSimulator implements CardProcessor {
         : request.captureMethod === 'manual'
           ? { ...base, status: 'requires_capture', amountCapturable: request.amount }
           : { ...base, status: 'succeeded', amountReceived: request.amount };
-      this.payments.set(payment.id, { payment, refunded: 0n });
+      this.payments.set(payment.id, { payment, refunded: 0n, card: stored.card });
       return succeeded(payment);
     });
   }
@@ -273,6 +298,14 @@ export class CardSimulator implements CardProcessor {
     const refused = refuseCredentials(credentials);
     if (refused) return Promise.resolve(refused);
     const stored = this.payments.get(paymentId);
+    const settles = stored?.card?.settlesOnRetrieve;
+    if (stored && settles !== undefined && stored.payment.status === 'processing') {
+      // Settled meanwhile at the "bank": what its (never sent) webhook would have said.
+      stored.payment =
+        settles === 'succeeded'
+          ? { ...stored.payment, status: 'succeeded', amountReceived: stored.payment.amount }
+          : { ...stored.payment, status: 'requires_payment_method' };
+    }
     return Promise.resolve(
       stored
         ? succeeded(stored.payment)
