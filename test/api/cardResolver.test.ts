@@ -224,12 +224,16 @@ describe.skipIf(!run)('the background card resolver on PostgreSQL', () => {
     loseRefundAnswers = false;
     expect(asked['status']).toBe('requested');
     const refundId = asked['refundId'] as string;
-    await until(
-      () => count(paymentId, 'ReversalSucceeded'),
-      (found) => found === 1,
+    // Reversed, then the ask recorded (about the refund, not the payment).
+    const queried = await until(
+      async () =>
+        (await events(paymentId))
+          .filter((event) => event.type === 'ProviderStatusQueried')
+          .map((event) => (event.data as { reversalId?: string }).reversalId),
+      (ids) => ids.includes(refundId),
     );
-    const queried = (await events(paymentId)).filter((event) => event.type === 'ProviderStatusQueried');
-    expect(queried.map((event) => (event.data as { reversalId?: string }).reversalId)).toContain(refundId);
+    expect(queried.every((id) => id === refundId)).toBe(true);
+    expect(await count(paymentId, 'ReversalSucceeded')).toBe(1);
     expect(await transfer(refundId)).toMatchObject({ amount: 1000n });
     // The processor refunded 10.00 once: the remaining 20.00 is still refundable there.
     const rest = await ok('POST', `/v1/payments/${paymentId}/refunds`, {}, 201);

@@ -236,7 +236,9 @@ describe.runIf(run)('payment and fraud read models under an audit grant (Postgre
     expect(paid['status']).toBe('pending');
     const grantId = await grant(app, owner, auditors.orgId, { scopes: ['payments:read'] });
     const cards = app.server.runtime.services.payments.providers.cards;
-    const asked = vi.spyOn(cards, 'createPayment');
+    // A processing payment is asked about by retrieving its PaymentIntent (never charged again).
+    const asked = vi.spyOn(cards, 'getPayment');
+    const charged = vi.spyOn(cards, 'createPayment');
     try {
       const across = await app.request(
         'GET',
@@ -248,14 +250,16 @@ describe.runIf(run)('payment and fraud read models under an audit grant (Postgre
       expect(across.status, describeResponse(across)).toBe(200);
       expect(across.body.status).toBe('pending');
       expect(asked).not.toHaveBeenCalled();
-      // The owner's own read asks again (with the same key): the spy sees it.
+      // The owner's own read asks again: the spy sees it.
       const own = await app.request('GET', `/v1/payments/${paid['paymentId'] as string}`, {
         token: owner.adminToken,
       });
       expect(own.status, describeResponse(own)).toBe(200);
       expect(asked).toHaveBeenCalled();
+      expect(charged).not.toHaveBeenCalled();
     } finally {
       asked.mockRestore();
+      charged.mockRestore();
     }
   });
 });
