@@ -495,7 +495,7 @@ async function applyCallbackBody(context: CommandContext, orgId: string, link: M
       ? 'b2c'
       : link.purpose === 'reversal'
         ? 'reversal'
-        : link.purpose === 'payout_status'
+        : link.purpose === 'payout_status' || link.purpose === 'reversal_status'
           ? 'transaction_status'
           : link.purpose === 'balance'
             ? 'account_balance'
@@ -511,9 +511,7 @@ async function applyCallback(
   link: MpesaLink,
   callback: MpesaCallback,
 ) {
-  const services = context.services;
   const metadata = { ...providerMetadata(context.requestId) };
-  const now = context.now;
   if (link.purpose === 'balance') {
     if (callback.kind === 'result' && callback.balance) await recordProviderBalance(context, orgId, callback);
     return null;
@@ -537,36 +535,20 @@ async function applyCallback(
   const outcome = callback.outcome;
   if (outcome.status === 'pending') return null;
 
+  if (link.purpose === 'reversal_status' && link.reversalId !== null) {
+    // Asked by the original transaction's receipt: only "Reversed" settles the reversal. The
+    // original still "Completed" (the reversal may yet be in flight), not found or a failed
+    // query is no definite answer: the resolver asks again within its bound.
+    const reported =
+      callback.kind === 'result' ? callback.status?.transactionStatus?.toLowerCase() : undefined;
+    if (outcome.status !== 'succeeded' || reported !== 'reversed') return null;
+    return settleReversal(context, orgId, paymentId, link.reversalId, null, metadata);
+  }
+
   if (link.purpose === 'reversal' && link.reversalId !== null) {
     if (outcome.status === 'succeeded') {
-      const ledger = await reverseTransfer(
-        services,
-        orgId,
-        { transferId: paymentId, reversalId: link.reversalId, amount: null, code: 'reversal' },
-        metadata,
-        now,
-      );
-      if (!ledger.ok && ledger.error.code !== 'ALREADY_REVERSED') {
-        services.log.error(
-          { orgId, paymentId, code: ledger.error.code },
-          'M-Pesa reversed a payment the ledger could not reverse',
-        );
-      }
-      return decideOnPayment(
-        context,
-        orgId,
-        paymentId,
-        {
-          type: 'RecordReversalResult',
-          reversalId: link.reversalId,
-          result: {
-            outcome: 'succeeded',
-            transferId: ledger.ok ? link.reversalId : null,
-            providerRef: callback.kind === 'result' ? (callback.transactionId ?? null) : null,
-          },
-        },
-        metadata,
-      );
+      const providerRef = callback.kind === 'result' ? (callback.transactionId ?? null) : null;
+      return settleReversal(context, orgId, paymentId, link.reversalId, providerRef, metadata);
     }
     return decideOnPayment(
       context,
@@ -613,6 +595,47 @@ async function applyCallback(
     if (callback.kind === 'result') receipt = callback.status?.receiptNumber ?? receipt;
   }
   return settlePayout(context, orgId, paymentId, succeeded, receipt, outcome, metadata);
+}
+
+/**
+ * A reversal M-Pesa made (its result, or a status query that shows the payment reversed): the
+ * ledger reverses the collection under the reversal's id — the same request again is answered
+ * as already done, so a late result after a status query (or the other way round) reverses
+ * once — then the payment records it once.
+ */
+async function settleReversal(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  reversalId: string,
+  providerRef: string | null,
+  metadata: EventMetadata,
+) {
+  const services = context.services;
+  const ledger = await reverseTransfer(
+    services,
+    orgId,
+    { transferId: paymentId, reversalId, amount: null, code: 'reversal' },
+    metadata,
+    context.now,
+  );
+  if (!ledger.ok && ledger.error.code !== 'ALREADY_REVERSED') {
+    services.log.error(
+      { orgId, paymentId, code: ledger.error.code },
+      'M-Pesa reversed a payment the ledger could not reverse',
+    );
+  }
+  return decideOnPayment(
+    context,
+    orgId,
+    paymentId,
+    {
+      type: 'RecordReversalResult',
+      reversalId,
+      result: { outcome: 'succeeded', transferId: ledger.ok ? reversalId : null, providerRef },
+    },
+    metadata,
+  );
 }
 
 async function settleCollection(
@@ -1005,6 +1028,59 @@ export async function queryProvider(
     return true;
   }
   return false;
+}
+
+/**
+ * Asks M-Pesa about a reversal still waiting for its outcome (its answer and result both lost,
+ * or only its result): a transaction status query by the reversed collection's receipt (the
+ * TransactionID, PROVIDERS.md — the reversal's own OriginatorConversationID is unknown when its
+ * answer was lost), answered by callback, which settles the reversal only when it reports the
+ * transaction "Reversed". Every ask is recorded on the payment (ProviderStatusQueried with the
+ * reversal's id), answered or not, so the resolver can count its attempts per reversal.
+ */
+export async function queryReversal(
+  context: CommandContext,
+  orgId: string,
+  paymentId: string,
+  reversalId: string,
+): Promise<boolean> {
+  const services = context.services;
+  const state = await loadPayment(context, orgId, paymentId);
+  const reversal = state.reversals.find((candidate) => candidate.reversalId === reversalId);
+  if (state.intent?.kind !== 'mpesa_collection' || reversal?.status !== 'requested') return false;
+  const record = async (resultCode: string, resultText: string): Promise<void> => {
+    await decideOnPayment(context, orgId, paymentId, {
+      type: 'RecordStatusQuery',
+      reversalId,
+      outcome: 'pending',
+      resultCode,
+      resultText,
+    });
+  };
+  if (state.receipt === null) {
+    await record('no_receipt', 'The payment has no receipt to ask M-Pesa about.');
+    return false;
+  }
+  const credentials = await mpesaCredentials(services, orgId);
+  const answer = await services.payments.providers.mobileMoney.transactionStatus(credentials, {
+    transactionId: state.receipt,
+    resultUrl: services.payments.callbacks.mpesaCallbackUrl(orgId),
+    remarks: 'reversal status',
+  });
+  if (!answer.ok) {
+    await record(answer.failure.kind, answer.failure.message);
+    return false;
+  }
+  const link: MpesaLink = {
+    ref: answer.value.originatorConversationId,
+    purpose: 'reversal_status',
+    paymentId,
+    reversalId,
+  };
+  const early = await linkRef(services, orgId, link, eventMetadata(context));
+  await record('requested', 'Transaction status asked; the answer comes by callback.');
+  for (const body of early) await applyCallbackBody(context, orgId, link, body);
+  return true;
 }
 
 /** A reconciliation alert on the payment (once per kind): a person must compare the books with M-Pesa. */

@@ -11,7 +11,8 @@ import type { EventMetadata } from '../../adapters/eventstore/port.js';
 import { streamName } from '../../domain/streamName.js';
 import type { Services } from '../context.js';
 
-export type MpesaPurpose = 'collection' | 'payout' | 'reversal' | 'payout_status' | 'balance';
+export type MpesaPurpose =
+  'collection' | 'payout' | 'reversal' | 'payout_status' | 'reversal_status' | 'balance';
 
 export interface MpesaLink {
   readonly ref: string;
