@@ -272,6 +272,52 @@ describe('payment decider: given / when / then', () => {
     expect(when(rest.state, refund('re_3', null))).toMatchObject({ ok: false, code: 'ALREADY_REVERSED' });
   });
 
+  it('asks about a reversal count on that reversal only; its unresolved alert is raised once, with its amount', () => {
+    const paid = run([initiate(CARD), submit, success]);
+    const refunded = run(
+      [
+        { type: 'RequestReversal', reversalId: 're_1', amount: '30.00', reason: 'r', partialAllowed: true },
+        { type: 'RequestReversal', reversalId: 're_2', amount: '20.00', reason: 'r', partialAllowed: true },
+      ],
+      paid,
+    );
+    const ask = (reversalId?: string): PaymentCommand => ({
+      type: 'RecordStatusQuery',
+      ...(reversalId === undefined ? {} : { reversalId }),
+      outcome: 'pending',
+      resultCode: 'processing',
+      resultText: 'x',
+    });
+    const asked = run([ask('re_1'), ask('re_1'), ask('re_2'), ask()], refunded);
+    expect(asked.statusQueries).toBe(1);
+    expect(asked.reversals.map((reversal) => reversal.statusQueries)).toEqual([2, 1]);
+    expect(when(asked, ask('re_9'))).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+    const alert = (reversalId?: string): PaymentCommand => ({
+      type: 'RaiseReconciliationAlert',
+      alertId: 'rca_1',
+      kind: 'outcome_unresolved',
+      ...(reversalId === undefined ? {} : { reversalId }),
+      transferId: null,
+      detail: 'd',
+    });
+    const first = when(asked, alert('re_1'));
+    expect(first.ok && first.events.map((event) => event.data)).toEqual([
+      expect.objectContaining({ reversalId: 're_1', amount: '30.00', kind: 'outcome_unresolved' }),
+    ]);
+    expect(when(first.state, alert('re_1'))).toMatchObject({ ok: true, events: [] });
+    // Another reversal, and the payment itself, each get their own alert once.
+    const second = when(first.state, alert('re_2'));
+    expect(second.ok && second.events.map((event) => event.data)).toEqual([
+      expect.objectContaining({ reversalId: 're_2', amount: '20.00' }),
+    ]);
+    const own = when(second.state, alert());
+    expect(own.ok && own.events.map((event) => event.data)).toEqual([
+      expect.not.objectContaining({ reversalId: expect.anything() as unknown }),
+    ]);
+    expect(when(own.state, alert())).toMatchObject({ ok: true, events: [] });
+    expect(when(own.state, alert('re_9'))).toMatchObject({ ok: false, code: 'NOT_FOUND' });
+  });
+
   it('commands on a payment that does not exist answer NOT_FOUND', () => {
     expect(when(initialPaymentState, success)).toMatchObject({ ok: false, code: 'NOT_FOUND' });
   });
@@ -361,6 +407,21 @@ const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
       ? { outcome: 'succeeded', transferId: null, providerRef: null }
       : { outcome: 'failed', resultCode: '1', resultText: 'x' },
   })),
+  fc.option(fc.integer({ min: 1, max: 4 })).map((id): PaymentCommand => ({
+    type: 'RecordStatusQuery',
+    ...(id === null ? {} : { reversalId: `re_${id}` }),
+    outcome: 'pending',
+    resultCode: 'processing',
+    resultText: 'x',
+  })),
+  fc.option(fc.integer({ min: 1, max: 4 })).map((id): PaymentCommand => ({
+    type: 'RaiseReconciliationAlert',
+    alertId: 'rca_1',
+    kind: 'outcome_unresolved',
+    ...(id === null ? {} : { reversalId: `re_${id}` }),
+    transferId: null,
+    detail: 'd',
+  })),
 );
 
 describe('payment decider: properties', () => {
@@ -380,6 +441,29 @@ describe('payment decider: properties', () => {
         }
       }),
       { numRuns: 2_000 },
+    );
+  });
+
+  it('raises each unresolved alert at most once per payment and per reversal, and counts asks where they were asked', () => {
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { maxLength: 25 }), (commands) => {
+        let state = initialPaymentState;
+        const raised: string[] = [];
+        let paymentAsks = 0;
+        for (const command of commands) {
+          const outcome = when(state, command);
+          for (const event of outcome.ok ? outcome.events : []) {
+            if (event.type === 'ReconciliationAlertRaised')
+              raised.push(`${event.data.kind}:${event.data.reversalId ?? ''}`);
+            if (event.type === 'ProviderStatusQueried' && event.data.reversalId === undefined)
+              paymentAsks += 1;
+          }
+          state = outcome.state;
+        }
+        expect(new Set(raised).size).toBe(raised.length);
+        expect(state.statusQueries).toBe(paymentAsks);
+      }),
+      { numRuns: 1_000 },
     );
   });
 
