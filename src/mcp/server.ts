@@ -70,7 +70,16 @@ export interface McpSession {
   dispose(): void;
 }
 
-const INSTRUCTIONS = `ledgerline: a multi-tenant, event-sourced ledger. Your credential decides your organization and what you may do; the tools listed are exactly the ones you may call. Every change is an event with you (and this client) recorded as its actor and channel. Amounts are decimal strings, never numbers. Pass idempotency_key on changes so retries are safe. A "pending_approval" answer means a human must approve over REST first; follow it with get_approval. Resources: ledger://accounts, ledger://accounts/{address}/balance (subscribe for updates), ledger://transfers/{id}, audit://streams/{stream}, users://{user_id}/profile and /permissions, approvals://{approval_id}.`;
+const INSTRUCTIONS_BASE = `ledgerline: a multi-tenant, event-sourced ledger. Your credential decides your organization and what you may do; the tools listed are exactly the ones you may call. Every change is an event with you (and this client) recorded as its actor and channel. Amounts are decimal strings, never numbers. Pass idempotency_key on changes so retries are safe. A "pending_approval" answer means a human must approve over REST first; follow it with get_approval.`;
+
+/** The server's instructions, with every resource the catalog serves (so they never drift). */
+function instructionsFor(catalog: McpCatalog): string {
+  const resources = catalog.templates.map(
+    (template) =>
+      `${template.options.uri}${template.options.subscribe === undefined ? '' : ' (subscribe for updates)'}`,
+  );
+  return `${INSTRUCTIONS_BASE} Resources: ${resources.join(', ')}.`;
+}
 
 function newRequestId(): string {
   return `mcp_${randomUUID().replaceAll('-', '')}`;
@@ -164,7 +173,7 @@ export function createMcpSession(options: McpSessionOptions): McpSession {
         resources: { subscribe: true, listChanged: false },
         prompts: { listChanged: false },
       },
-      instructions: INSTRUCTIONS,
+      instructions: instructionsFor(catalog),
     },
   );
 

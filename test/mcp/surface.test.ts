@@ -61,6 +61,14 @@ describe('MCP surface', () => {
     await app.close();
   });
 
+  it('names every resource it serves in its instructions, the subscribable ones as such', () => {
+    const instructions = agent.client.getInstructions() ?? '';
+    for (const template of buildMcpCatalog(COMMANDS, QUERIES).templates) {
+      expect(instructions).toContain(template.options.uri);
+    }
+    expect(instructions).toContain('ledger://accounts/{address}/balance (subscribe for updates)');
+  });
+
   it('lists the tools a full org admin may call (and no platform or REST-only tool)', async () => {
     const { tools } = await agent.client.listTools();
     const names = tools.map((tool) => tool.name);
