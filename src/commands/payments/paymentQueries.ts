@@ -206,7 +206,7 @@ export const getPayment = defineQuery({
   name: 'get_payment',
   title: 'A payment',
   description:
-    'One payment’s status and story: amount, fraud score with every rule that fired and why, the alert id if it was held, the processor’s receipt, why it failed or was blocked, each refund (amount, status, reason) and what remains refundable. A card payment whose processor answer never came is asked about again here, with the same idempotency key (never a second charge) — except under an audit grant, which only reads.' +
+    'One payment’s status and story: amount, fraud score with every rule that fired and why, the alert id if it was held, the processor’s receipt, why it failed or was blocked, each refund (amount, status, reason) and what remains refundable. A card payment whose outcome is not known yet is asked about again here — one left processing is retrieved from the processor, one whose answer never came is asked with the same idempotency key (never a second charge) — except under an audit grant, which only reads.' +
     GRANT_NOTE,
   params: z.strictObject({ paymentId: c.paymentId, grantId: paymentsGrant }),
   result: z.object({
