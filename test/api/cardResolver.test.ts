@@ -243,6 +243,23 @@ describe.skipIf(!run)('the background card resolver on PostgreSQL', () => {
     expect(await alerts(paymentId)).toEqual([]);
   });
 
+  it('counts an ask that fails on our side (credentials revoked), so it is bounded too, then alerts', async () => {
+    const { paymentId } = await pay('tok_processing', '7.00');
+    await ok('POST', '/v1/provider-credentials/stripe/revoke', { reason: 'rotating keys' }, 200);
+    await until(
+      () => alerts(paymentId),
+      (raised) => raised.length > 0,
+    );
+    const asks = (await events(paymentId)).filter((event) => event.type === 'ProviderStatusQueried');
+    expect(asks).toHaveLength(ATTEMPTS);
+    expect(
+      asks.some((event) => (event.data as { resultCode: string }).resultCode === 'CREDENTIALS_REVOKED'),
+    ).toBe(true);
+    for (let round = 0; round < QUIET_ROUNDS; round += 1) await pause();
+    expect(await count(paymentId, 'ProviderStatusQueried')).toBe(ATTEMPTS);
+    expect(await transfer(paymentId)).toBeUndefined();
+  });
+
   it('leaves the ledger balanced: debits equal credits in every asset', async () => {
     const ledger = await app.server.runtime.services.ledger.state(orgId);
     const totals = new Map<string, bigint>();

@@ -6,10 +6,11 @@
  * (it may have happened) with an `outcome_unresolved` reconciliation alert for a person. Rounds
  * run one at a time on an interval; every round is bounded by its batch.
  */
+import { LedgerlineError } from '../../domain/errors.js';
 import type { PaymentState } from '../../domain/payments/payment.js';
 import type { CommandContext, Services } from '../context.js';
 import { raiseReconciliationAlert, systemContext } from './mpesaFlows.js';
-import { loadPayment } from './paymentStream.js';
+import { decideOnPayment, loadPayment } from './paymentStream.js';
 
 export interface FollowUpOptions {
   readonly intervalMs: number;
@@ -61,12 +62,20 @@ export async function followUp(
   for (const target of targets) {
     const id = target.reversalId ?? target.paymentId;
     const context = systemContext(services, `resolver_${id}`, 'system');
+    const where = { orgId: target.orgId, paymentId: target.paymentId, reversalId: target.reversalId };
     try {
       const before = await loadPayment(context, target.orgId, target.paymentId);
       if (!kind.waiting(before, target)) continue;
       if (attemptsOf(before, target) < attemptsMax) {
-        await kind.ask(context, target);
         asked += 1;
+        try {
+          await kind.ask(context, target);
+        } catch (error) {
+          // Asking failed here (credentials revoked, the store busy): it still counts, so one
+          // that always fails is bounded too and never holds the head of the queue for ever.
+          services.log.warn({ err: error, ...where }, `${kind.provider}: asking about an outcome failed`);
+          await recordFailedAsk(context, target, error);
+        }
       }
       const after = await loadPayment(context, target.orgId, target.paymentId);
       if (kind.waiting(after, target) && attemptsOf(after, target) >= attemptsMax) {
@@ -74,12 +83,24 @@ export async function followUp(
       }
     } catch (error) {
       services.log.warn(
-        { err: error, orgId: target.orgId, paymentId: target.paymentId, reversalId: target.reversalId },
+        { err: error, ...where },
         `${kind.provider}: an outcome still unknown was not resolved this round`,
       );
     }
   }
   return asked;
+}
+
+/** An ask that failed on our side, recorded as one (its code only for anything unexpected). */
+async function recordFailedAsk(context: CommandContext, target: FollowUpTarget, error: unknown) {
+  const known = error instanceof LedgerlineError;
+  await decideOnPayment(context, target.orgId, target.paymentId, {
+    type: 'RecordStatusQuery',
+    ...(target.reversalId === null ? {} : { reversalId: target.reversalId }),
+    outcome: 'pending',
+    resultCode: known ? error.code : 'INTERNAL',
+    resultText: known ? error.message : 'The provider could not be asked.',
+  });
 }
 
 /** Asked enough: it stays as it is (it may have happened), a person compares with the provider. */
