@@ -101,6 +101,11 @@ export async function startServer(
       ...RESUMER_DEFAULTS,
       intervalMs: config.payoutResumer.intervalMs ?? RESUMER_DEFAULTS.intervalMs,
       graceMs: config.payoutResumer.graceMs ?? RESUMER_DEFAULTS.graceMs,
+      // Never resumed past the reservation's lifetime: the reservations made for it are gone.
+      maxAgeMs:
+        config.payoutReservationSeconds === null
+          ? RESUMER_DEFAULTS.maxAgeMs
+          : config.payoutReservationSeconds * 1000,
     });
     const approvals = startApprovalSweeper(runtime.services);
     return {

@@ -17,7 +17,11 @@ import { executeOnStream } from '../../src/commands/aggregate.js';
 import { postTransfer } from '../../src/commands/payments/ledgerPosting.js';
 import { initiate, KES, phoneOf, shillingsOf } from '../../src/commands/payments/mpesaFlows.js';
 import { linkRef } from '../../src/commands/payments/mpesaRefs.js';
-import { batchStream, sendBatchPayout } from '../../src/commands/payments/payoutBatchRun.js';
+import {
+  batchStream,
+  markBatchDispatched,
+  sendBatchPayout,
+} from '../../src/commands/payments/payoutBatchRun.js';
 import { decideOnPayment } from '../../src/commands/payments/paymentStream.js';
 import { RESUMER_DEFAULTS, resumeBatches } from '../../src/commands/payments/payoutResumer.js';
 import { loadPaymentSettings } from '../../src/commands/payments/settings.js';
@@ -26,6 +30,7 @@ import {
   cancelUnsentPayouts,
   decidePayoutBatch,
   payoutBatchDecider,
+  recordResumeFailure,
   type PayoutBatchCreatedData,
   type PayoutItem,
 } from '../../src/domain/payments/payoutBatch.js';
@@ -187,6 +192,14 @@ async function expectBalanced(app: TestApp, orgId: string): Promise<void> {
     credits += account.balances.creditsPosted + account.balances.creditsPending;
   }
   expect(debits).toBe(credits);
+}
+
+async function batchState(app: TestApp, orgId: string, batchId: string): Promise<string | undefined> {
+  const { rows } = await app.server.runtime.services.db.query<{ state: string }>(
+    'SELECT state FROM rm_payout_batches WHERE org_id = $1 AND batch_id = $2',
+    [orgId, batchId],
+  );
+  return rows[0]?.state;
 }
 
 async function batchEvents(app: TestApp, orgId: string, batchId: string) {
@@ -429,16 +442,18 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
       );
       await untilPayment(app, token, first.paymentId, (payment) => payment.status === 'succeeded');
       const before = await bookFloat(app, orgId);
-      const { rows } = await until(
-        () =>
-          app.server.runtime.services.db.query<{ state: string }>(
-            'SELECT state FROM rm_payout_batches WHERE org_id = $1 AND batch_id = $2',
-            [orgId, batch.batchId],
-          ),
-        (result) => result.rows[0]?.state === 'cancelled',
+      await until(
+        () => batchState(app, orgId, batch.batchId),
+        (state) => state === 'cancelling',
       );
-      expect(rows).toEqual([{ state: 'cancelled' }]);
-      await resumeBatches(app.server.runtime.services, later(), options);
+      // Nothing was under way: the round only closes it.
+      await until(
+        async () => {
+          await resumeBatches(app.server.runtime.services, later(), options);
+          return batchState(app, orgId, batch.batchId);
+        },
+        (state) => state === 'cancelled',
+      );
       for (const item of rest) expect(await paymentEvents(app, orgId, item.paymentId)).toEqual([]);
       expect(await bookFloat(app, orgId)).toBe(before);
     });
@@ -552,6 +567,129 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
         await untilPayment(app, token, item.paymentId, (payment) => payment.status === 'succeeded');
         expect(await requestsOf(app, orgId, item.paymentId)).toHaveLength(1);
       }
+    });
+
+    it('closes a cancelled batch whose run died with payouts under way: never sent, reservations voided', async () => {
+      const services = app.server.runtime.services;
+      const context = deadRun(app, orgId);
+      const items = itemsOf(app, 'strand', [
+        '0711000601',
+        '0711000602',
+        '0711000603',
+        '0711000604',
+        '0711000605',
+      ]);
+      const [sent, reserved, initiated, taken, notSent] = items as [
+        PayoutItem,
+        PayoutItem,
+        PayoutItem,
+        PayoutItem,
+        PayoutItem,
+      ];
+      const batch = await createBatch(context, orgId, 'cancelled-under-way', items);
+      // Four workers had taken a payout each when the caller cancelled (the rest is recorded
+      // as not sent); one had sent, one reserved, one initiated only, one not even that — and
+      // the process died.
+      await sendBatchPayout(context, orgId, batch, sent, false);
+      await initiateOnly(context, batch, reserved);
+      await reserveOnly(context, orgId, reserved, batch.batchId);
+      await initiateOnly(context, batch, initiated);
+      await executeOnStream(context, batchStream(orgId, batch.batchId), payoutBatchDecider, (state) =>
+        cancelUnsentPayouts([notSent.paymentId], 'cancelled by the caller', state),
+      );
+      await untilPayment(app, token, sent.paymentId, (payment) => payment.status === 'succeeded');
+      const floatAfterSent = await bookFloat(app, orgId);
+      await until(
+        async () => {
+          await resumeBatches(services, later(), options);
+          return batchState(app, orgId, batch.batchId);
+        },
+        (state) => state === 'cancelled',
+      );
+      for (const item of [reserved, initiated]) {
+        const failed = await untilPayment(
+          app,
+          token,
+          item.paymentId,
+          (payment) => payment.status === 'failed',
+        );
+        expect(failed.status).toBe('failed');
+        const events = await paymentEvents(app, orgId, item.paymentId);
+        expect(events.at(-1)?.data).toMatchObject({ resultCode: 'CANCELLED' });
+      }
+      expect(await transfersOf(app, orgId, reserved.paymentId)).toEqual([
+        { transferId: reserved.paymentId, status: 'voided' },
+      ]);
+      expect(await transfersOf(app, orgId, initiated.paymentId)).toEqual([]);
+      for (const item of [reserved, initiated, taken, notSent])
+        expect(await requestsOf(app, orgId, item.paymentId), item.reference).toEqual([]);
+      expect(await paymentEvents(app, orgId, taken.paymentId)).toEqual([]);
+      // The float holds nothing for payouts never sent.
+      expect(await bookFloat(app, orgId)).toBe(floatAfterSent);
+      await expectBalanced(app, orgId);
+      const cancellations = (await batchEvents(app, orgId, batch.batchId)).filter(
+        (event) => event.type === 'PayoutBatchCancelled',
+      );
+      expect(cancellations.flatMap((event) => (event.data as { notSent: string[] }).notSent).sort()).toEqual(
+        [taken.paymentId, notSent.paymentId].sort(),
+      );
+    });
+
+    it('never dispatches a batch abandoned meanwhile: it stays stuck', async () => {
+      const services = app.server.runtime.services;
+      const context = deadRun(app, orgId);
+      const batch = await createBatch(
+        context,
+        orgId,
+        'abandoned-meanwhile',
+        itemsOf(app, 'aban', ['0711000701']),
+      );
+      const stream = batchStream(orgId, batch.batchId);
+      // Another node's round gives up on it while this round is finishing it.
+      await executeOnStream(context, stream, payoutBatchDecider, (state) =>
+        recordResumeFailure('INTERNAL', 1, state),
+      );
+      const dispatched = await markBatchDispatched(context, orgId, batch.batchId, 'resumer');
+      expect(dispatched.output).toEqual({ changed: false, abandoned: true });
+      await until(
+        () => batchState(app, orgId, batch.batchId),
+        (state) => state === 'stuck',
+      );
+      expect((await batchEvents(app, orgId, batch.batchId)).map((event) => event.type)).toEqual([
+        'PayoutBatchCreated',
+        'PayoutBatchResumeFailed',
+      ]);
+      expect(await resumeBatches(services, later(), options)).toMatchObject({ dispatched: 0 });
+      expect(await batchState(app, orgId, batch.batchId)).toBe('stuck');
+    });
+
+    it('never resumes a batch older than the maximum age: left stuck, an error logged, nothing sent', async () => {
+      const services = app.server.runtime.services;
+      const context = deadRun(app, orgId);
+      const unsent = itemsOf(app, 'old', ['0711000801']);
+      const old = await createBatch(context, orgId, 'too-old', unsent);
+      // An old batch every payout of which was handed on (before dispatch was recorded): closed quietly.
+      const doneItems = itemsOf(app, 'olddone', ['0711000802']);
+      const done = await createBatch(context, orgId, 'too-old-done', doneItems);
+      await sendBatchPayout(context, orgId, done, doneItems[0]!, false);
+      // The round runs a day later than the batches were made (the reservation lifetime).
+      const dayLater = (): Date => new Date(Date.now() + RESUMER_DEFAULTS.maxAgeMs + 60_000);
+      await until(
+        async () => {
+          await resumeBatches(services, dayLater(), options);
+          return [await batchState(app, orgId, old.batchId), await batchState(app, orgId, done.batchId)];
+        },
+        (states) => states[0] === 'stuck' && states[1] === 'dispatched',
+      );
+      expect(await paymentEvents(app, orgId, unsent[0]!.paymentId)).toEqual([]);
+      const events = await batchEvents(app, orgId, old.batchId);
+      expect(events.map((event) => [event.type, event.data])).toEqual([
+        ['PayoutBatchCreated', expect.anything()],
+        ['PayoutBatchResumeFailed', expect.objectContaining({ abandoned: true, reason: 'PENDING_EXPIRED' })],
+      ]);
+      // The same batch within the age limit would have been sent: the limit, not the plan, held it.
+      expect(await resumeBatches(services, dayLater(), options)).toMatchObject({ sent: 0 });
+      expect(await paymentEvents(app, orgId, unsent[0]!.paymentId)).toEqual([]);
     });
   });
 });

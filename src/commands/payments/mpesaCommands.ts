@@ -268,11 +268,12 @@ export const mpesaBulkPayment = defineCommand({
         const cancelled = await cancel(unsent);
         notSent = cancelled.output.notSent;
         last = { ...cancelled, output: created.output };
-      } else {
-        // Every payout handed on: the resumer has nothing to look for here.
-        const dispatched = await markBatchDispatched(context, orgId, batch.batchId, 'run');
-        last = { ...dispatched, output: created.output };
       }
+      // Every payout not cancelled handed on (the workers under way finished): the resumer has
+      // nothing to look for here. Until this is recorded it would finish a cancelled batch's
+      // payouts under way, should this process die.
+      const dispatched = await markBatchDispatched(context, orgId, batch.batchId, 'run');
+      if (dispatched.output.changed) last = { ...dispatched, output: created.output };
     }
     const answer = await answerBatch(context, orgId, batch, notSent, last.position);
     return { output: answer.output, stream, revision: last.revision, position: answer.position };

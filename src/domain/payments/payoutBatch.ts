@@ -136,15 +136,24 @@ export function cancelUnsentPayouts(
   );
 }
 
-/** Records that the batch is fully handed on (once; a cancelled batch is closed by its cancellation). */
+/**
+ * Records that the batch is fully handed on, once: every payout not cancelled was sent,
+ * refused, held or settled (a cancelled batch too: its payouts under way must still be
+ * handed on or failed). An abandoned batch is a person's now: it is never dispatched, even by
+ * a round that loaded it before it was abandoned (this decision runs on the latest state).
+ */
 export function markDispatched(
   by: 'run' | 'resumer',
   state: PayoutBatchState,
-): Decision<PayoutBatchEvent, { changed: boolean }> {
+): Decision<PayoutBatchEvent, { changed: boolean; abandoned: boolean }> {
   const batch = state.created;
   if (!batch) return refuse('NOT_FOUND', 'No such payout batch.');
-  if (state.dispatched || state.notSent.size > 0) return accept([], { changed: false });
-  return accept([{ type: 'PayoutBatchDispatched', data: { batchId: batch.batchId, by } }], { changed: true });
+  if (state.abandoned) return accept([], { changed: false, abandoned: true });
+  if (state.dispatched) return accept([], { changed: false, abandoned: false });
+  return accept([{ type: 'PayoutBatchDispatched', data: { batchId: batch.batchId, by } }], {
+    changed: true,
+    abandoned: false,
+  });
 }
 
 /**
@@ -159,7 +168,7 @@ export function recordResumeFailure(
 ): Decision<PayoutBatchEvent, { abandoned: boolean }> {
   const batch = state.created;
   if (!batch) return refuse('NOT_FOUND', 'No such payout batch.');
-  if (state.dispatched || state.notSent.size > 0 || state.abandoned) {
+  if (state.dispatched || state.abandoned) {
     return accept([], { abandoned: state.abandoned });
   }
   const attempt = state.resumeFailures + 1;
@@ -193,30 +202,48 @@ export interface ResumePlan {
    * status query of the resolver.
    */
   readonly inDoubt: readonly string[];
+  /**
+   * Of a cancelled batch, initiated (perhaps reserved) and never sent — a worker had taken it
+   * when the run died: failed and its reservation voided, never sent after the cancellation.
+   */
+  readonly fail: readonly string[];
+  /** Of a cancelled batch, taken by a worker and never initiated: recorded as not sent. */
+  readonly unsent: readonly string[];
 }
 
-export const EMPTY_PLAN: ResumePlan = { initiate: [], send: [], inDoubt: [] };
+export const EMPTY_PLAN: ResumePlan = { initiate: [], send: [], inDoubt: [], fail: [], unsent: [] };
 
 /**
- * What resuming a cut-short batch does, payout by payout. A cancelled, dispatched or
- * abandoned batch resumes nothing. Held payouts wait for their fraud review; pending and settled ones are
- * past the point of sending (their outcome comes from the provider).
+ * What resuming a cut-short batch does, payout by payout. A dispatched or abandoned batch
+ * resumes nothing. Of a cancelled batch, the payouts recorded as not sent are skipped, and
+ * nothing more is sent: those a worker had taken are failed (initiated) or recorded as not
+ * sent (never initiated), those whose request may have reached M-Pesa go to the status query
+ * as in any batch. Held payouts wait for their fraud review; pending and settled ones are
+ * past the point of sending (their outcome comes from the provider or the resolver).
  */
 export function planResume(
   state: PayoutBatchState,
   progress: (paymentId: string) => PayoutProgress,
 ): ResumePlan {
   const batch = state.created;
-  if (!batch || state.dispatched || state.notSent.size > 0 || state.abandoned) return EMPTY_PLAN;
+  if (!batch || state.dispatched || state.abandoned) return EMPTY_PLAN;
+  const cancelled = state.notSent.size > 0;
   const initiate: PayoutItem[] = [];
   const send: string[] = [];
   const inDoubt: string[] = [];
+  const fail: string[] = [];
+  const unsent: string[] = [];
   for (const item of batch.items) {
+    if (state.notSent.has(item.paymentId)) continue;
     const payout = progress(item.paymentId);
-    if (payout.status === 'absent') initiate.push(item);
-    else if (payout.status === 'initiated') (payout.requestRecorded ? inDoubt : send).push(item.paymentId);
+    if (payout.status === 'absent') {
+      if (cancelled) unsent.push(item.paymentId);
+      else initiate.push(item);
+    } else if (payout.status !== 'initiated') continue;
+    else if (payout.requestRecorded) inDoubt.push(item.paymentId);
+    else (cancelled ? fail : send).push(item.paymentId);
   }
-  return { initiate, send, inDoubt };
+  return { initiate, send, inDoubt, fail, unsent };
 }
 
 export const payoutBatchDecider = { initialState: initialPayoutBatchState, evolve: evolvePayoutBatch };

@@ -242,13 +242,22 @@ export const paymentsProjection: Projection = {
           );
           break;
         case 'PayoutBatchCancelled':
+          // Cancelled, but payouts under way may still be unfinished (their run may die): the
+          // resumer still looks at it until it is handed on. Never reopens a closed batch.
+          await tx.query(
+            `UPDATE rm_payout_batches SET state = 'cancelling'
+              WHERE org_id = $1 AND batch_id = $2 AND state = 'sending'`,
+            [event.orgId, e.data.batchId],
+          );
+          break;
         case 'PayoutBatchDispatched':
-          // Handed on (or cancelled): no longer a batch the resumer looks at.
-          await tx.query(`UPDATE rm_payout_batches SET state = $3 WHERE org_id = $1 AND batch_id = $2`, [
-            event.orgId,
-            e.data.batchId,
-            e.type === 'PayoutBatchCancelled' ? 'cancelled' : 'dispatched',
-          ]);
+          // Handed on: no longer a batch the resumer looks at. A stuck batch stays stuck.
+          await tx.query(
+            `UPDATE rm_payout_batches
+                SET state = CASE WHEN state = 'cancelling' THEN 'cancelled' ELSE 'dispatched' END
+              WHERE org_id = $1 AND batch_id = $2 AND state <> 'stuck'`,
+            [event.orgId, e.data.batchId],
+          );
           break;
         case 'PayoutBatchResumeFailed':
           // Left for a person: the resumer looks at it no more.

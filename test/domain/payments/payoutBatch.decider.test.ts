@@ -9,6 +9,8 @@ import {
   decidePayoutBatch,
   evolvePayoutBatch,
   initialPayoutBatchState,
+  markDispatched,
+  recordResumeFailure,
   type PayoutBatchCreatedData,
   type PayoutBatchEvent,
   type PayoutBatchState,
@@ -77,5 +79,31 @@ describe('payout batch', () => {
         expect(state.created).toEqual(BATCH);
       }),
     );
+  });
+});
+
+describe('dispatching a batch', () => {
+  it('never dispatches an abandoned batch, whoever asks, and dispatches a cancelled one once', () => {
+    // A round that loaded the batch before another node's round abandoned it.
+    const abandoned = recordResumeFailure('INTERNAL', 1, created());
+    if (!abandoned.ok) throw abandoned.error;
+    const stuck = apply(created(), abandoned.events);
+    expect(stuck.abandoned).toBe(true);
+    for (const by of ['run', 'resumer'] as const) {
+      const decision = markDispatched(by, stuck);
+      if (!decision.ok) throw decision.error;
+      expect(decision.events).toEqual([]);
+      expect(decision.result).toEqual({ changed: false, abandoned: true });
+    }
+    // A cancelled batch is dispatched once its payouts under way are handed on.
+    const cancelled = cancelUnsentPayouts(['pay_3', 'pay_4'], 'cancelled', created());
+    if (!cancelled.ok) throw cancelled.error;
+    const state = apply(created(), cancelled.events);
+    const first = markDispatched('run', state);
+    if (!first.ok) throw first.error;
+    expect(first.events.map((event) => event.type)).toEqual(['PayoutBatchDispatched']);
+    const again = markDispatched('resumer', apply(state, first.events));
+    if (!again.ok) throw again.error;
+    expect(again.events).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
  * Resuming a cut-short payout batch (planResume), against the real payment decider: a batch
  * run dies at any point of any payout; the plan then sends exactly the payouts never sent,
  * never one whose provider request was recorded (those go to the status query), nothing of a
- * cancelled, dispatched or abandoned batch — and however many resumers carry the plan out at once, each
+ * dispatched or abandoned batch; of a cancelled batch it skips exactly the payouts recorded as
+ * not sent and sends nothing, failing those a worker had initiated and recording those it had
+ * not as not sent — and however many resumers carry the plan out at once, each
  * payout's provider request is recorded once, after which nothing is left to resume.
  */
 import fc from 'fast-check';
@@ -125,6 +127,11 @@ function carryOut(payouts: Map<string, Payout>, plan: ReturnType<typeof planResu
       alertId: `fra_${item.paymentId}`,
     });
   }
+  for (const paymentId of plan.fail) {
+    const payout = payouts.get(paymentId);
+    const failed = { outcome: 'failed', resultCode: 'CANCELLED', resultText: 'cancelled' } as const;
+    if (payout) run(payout, { type: 'Settle', via: 'ledger', result: failed });
+  }
   for (const paymentId of [...plan.send, ...plan.initiate.map((item) => item.paymentId)]) {
     const payout = payouts.get(paymentId);
     if (payout) run(payout, { type: 'StartProviderRequest', requestRef: paymentId, resumed: true });
@@ -134,6 +141,8 @@ function carryOut(payouts: Map<string, Payout>, plan: ReturnType<typeof planResu
 const arbitraryRun = fc.record({
   steps: fc.array(fc.constantFrom(...STEPS), { minLength: 1, maxLength: 12 }),
   ending: fc.constantFrom('died', 'cancelled', 'dispatched', 'abandoned'),
+  /** How many of the never-initiated payouts (from the end) the cancellation recorded. */
+  cancelledTail: fc.nat({ max: 12 }),
   resumers: fc.integer({ min: 1, max: 3 }),
 });
 
@@ -178,60 +187,84 @@ function batchOf(
 describe('resuming a cut-short payout batch', () => {
   it('sends exactly the payouts never sent, each once however many resumers, and then nothing', () => {
     fc.assert(
-      fc.property(arbitraryRun, ({ steps, ending, resumers }) => {
+      fc.property(arbitraryRun, ({ steps, ending, resumers, cancelledTail }) => {
         const payouts = new Map<string, Payout>();
         steps.forEach((step, index) => {
           if (step !== 'absent') payouts.set(`pay_${index}`, reach(`pay_${index}`, step));
         });
-        const unsent = steps.flatMap((step, index) => (step === 'absent' ? [`pay_${index}`] : []));
+        // The cancellation names only payouts never taken; workers may have taken others (any
+        // step, never initiated included) when the run died.
+        const absent = steps.flatMap((step, index) => (step === 'absent' ? [`pay_${index}`] : []));
+        const unsent = absent.slice(absent.length - Math.min(cancelledTail, absent.length));
         const batch = batchOf(steps.length, ending, unsent);
+        const isCancelled = ending === 'cancelled' && unsent.length > 0;
         const startedBefore = new Map([...payouts].map(([id, payout]) => [id, payout.started]));
         const plan = planResume(batch, (id) => progressOf(payouts.get(id)));
 
         const planned = [...plan.initiate.map((item) => item.paymentId), ...plan.send, ...plan.inDoubt];
         expect(new Set(planned).size).toBe(planned.length);
-        if (
-          ending === 'dispatched' ||
-          ending === 'abandoned' ||
-          (ending === 'cancelled' && unsent.length > 0)
-        ) {
-          // A cancelled, dispatched or abandoned batch resumes nothing.
-          expect(planned).toEqual([]);
+        if (ending === 'dispatched' || ending === 'abandoned') {
+          // A dispatched or abandoned batch resumes nothing.
+          expect([...planned, ...plan.fail, ...plan.unsent]).toEqual([]);
           return;
+        }
+        if (isCancelled) {
+          // Nothing of a cancelled batch is sent or initiated.
+          expect([...plan.initiate, ...plan.send]).toEqual([]);
+        } else {
+          expect([...plan.fail, ...plan.unsent]).toEqual([]);
         }
         steps.forEach((step, index) => {
           const id = `pay_${index}`;
           const expected =
-            step === 'absent'
-              ? 'initiate'
-              : step === 'initiated'
-                ? 'send'
-                : step === 'legacy_linked'
-                  ? 'inDoubt'
-                  : 'none';
+            unsent.includes(id) && isCancelled
+              ? 'none'
+              : step === 'absent'
+                ? isCancelled
+                  ? 'unsent'
+                  : 'initiate'
+                : step === 'initiated'
+                  ? isCancelled
+                    ? 'fail'
+                    : 'send'
+                  : step === 'legacy_linked'
+                    ? 'inDoubt'
+                    : 'none';
           const actual = plan.initiate.some((item) => item.paymentId === id)
             ? 'initiate'
             : plan.send.includes(id)
               ? 'send'
               : plan.inDoubt.includes(id)
                 ? 'inDoubt'
-                : 'none';
+                : plan.fail.includes(id)
+                  ? 'fail'
+                  : plan.unsent.includes(id)
+                    ? 'unsent'
+                    : 'none';
           expect(actual, `${id} after ${step}`).toBe(expected);
         });
 
         // Several resumers carry out the same plan (two nodes, a restart): one request each.
         for (let resumer = 0; resumer < resumers; resumer += 1) carryOut(payouts, plan);
+        const after = isCancelled
+          ? evolvePayoutBatch(batch, {
+              type: 'PayoutBatchCancelled',
+              data: { batchId: 'b-1', notSent: [...plan.unsent], reason: 'resumer' },
+            })
+          : batch;
         steps.forEach((step, index) => {
           const id = `pay_${index}`;
           const started = payouts.get(id)?.started ?? 0;
-          const fresh = step === 'absent' || step === 'initiated' ? 1 : 0;
+          const fresh = !isCancelled && (step === 'absent' || step === 'initiated') ? 1 : 0;
           // Recorded before (or possibly sent by a run that linked it): never a second request.
           expect(started, `${id} after ${step}`).toBe((startedBefore.get(id) ?? 0) + fresh);
         });
-        expect(planResume(batch, (id) => progressOf(payouts.get(id)))).toEqual({
+        expect(planResume(after, (id) => progressOf(payouts.get(id)))).toEqual({
           initiate: [],
           send: [],
           inDoubt: [],
+          fail: [],
+          unsent: [],
         });
       }),
       { numRuns: 300 },

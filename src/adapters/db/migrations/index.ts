@@ -12,6 +12,7 @@ import { migration as eventCompression } from './0011_event_compression.js';
 import { migration as payoutBatchDispatch } from './0012_payout_batch_dispatch.js';
 import { migration as ledgerBigintPositions } from './0013_ledger_bigint_positions.js';
 import { migration as reversalFollowups } from './0014_reversal_followups.js';
+import { migration as payoutBatchBackfill } from './0015_payout_batch_backfill.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly Migration[] = [
   payoutBatchDispatch,
   ledgerBigintPositions,
   reversalFollowups,
+  payoutBatchBackfill,
 ];
