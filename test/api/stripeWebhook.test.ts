@@ -256,6 +256,44 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     expect(kept[0]?.data).toMatchObject({ eventId, type: 'payment_intent.succeeded' });
   });
 
+  it('applies an event whose first delivery failed after it was kept, when Stripe delivers it again', async () => {
+    const payment = await processingPayment(demo, '31.00');
+    const body = eventBody('payment_intent.succeeded', payment, demo.orgId, 3100, 'succeeded');
+    const store = app.server.runtime.services.store;
+    const append = store.append.bind(store);
+    let failed = 0;
+    // A fault once, in applying: the event is kept (the duplicate guard), its outcome is not.
+    store.append = (async (stream: string, ...rest: unknown[]) => {
+      if (failed === 0 && stream === `${demo.orgId}.payment-${payment.paymentId}`) {
+        failed += 1;
+        throw new Error('the database went away for a moment');
+      }
+      return (append as (...args: unknown[]) => unknown)(stream, ...rest);
+    }) as typeof store.append;
+    try {
+      const first = await deliver(demo, body);
+      expect(first.status, describeResponse(first)).toBe(500);
+    } finally {
+      store.append = append;
+    }
+    expect(failed).toBe(1);
+    const eventId = (JSON.parse(body) as { id: string }).id;
+    const kept = await app.server.runtime.store.readStream(`${demo.orgId}.stripe_event-${eventId}`);
+    expect(kept.map((event) => event.type)).toEqual(['StripeWebhookReceived']);
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('pending');
+    // Stripe retries the same event: applied now, and once however often it comes again.
+    for (let copy = 0; copy < 2; copy += 1) {
+      const again = await deliver(demo, body);
+      expect(again.status, describeResponse(again)).toBe(200);
+    }
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('PaymentSucceeded');
+    const events = await app.server.runtime.store.readStream(`${demo.orgId}.payment-${payment.paymentId}`);
+    expect(events.filter((event) => event.type === 'PaymentSucceeded')).toHaveLength(1);
+    const posted = await transfer(demo.orgId, payment.paymentId);
+    expect(posted?.status).toBe('posted');
+    expect(posted?.amount).toBe(3100n);
+  });
+
   it('fails a processing payment on payment_intent.payment_failed with the decline, posting nothing', async () => {
     const payment = await processingPayment(demo, '9.00');
     const body = eventBody(

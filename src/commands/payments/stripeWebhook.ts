@@ -3,7 +3,8 @@
  * on the raw bytes with the organization's own `whsec_…` secret, kept once per event id as an
  * event for audit (without secrets), then applied to the card payment they name — a payment
  * still waiting for its outcome (`processing`, or an answer that was lost). Stripe delivers at
- * least once: a repeated event id changes nothing. An event this organization's payments do
+ * least once: a repeated event id is kept once and applied again, which changes nothing once
+ * the payment has its outcome — and applies it if the first delivery failed before it did. An event this organization's payments do
  * not know (another organization's, an unknown payment, a type the card flow never waits on)
  * is kept and logged, and changes nothing.
  */
@@ -87,6 +88,7 @@ export async function handleStripeWebhook(
   if (!read.ok) return { verdict: 'refused', reason: read.reason };
   const event = read.event;
   const metadata = stripeMetadata(requestId);
+  let duplicate = false;
   try {
     await services.store.append(
       stripeEventStream(orgId, event.id),
@@ -107,13 +109,18 @@ export async function handleStripeWebhook(
       'no_stream',
     );
   } catch (error) {
-    // Already kept: this event id was delivered (and applied) before.
-    if (error instanceof ConcurrencyError) return { verdict: 'duplicate', reason: 'event already received' };
-    throw error;
+    if (!(error instanceof ConcurrencyError)) throw error;
+    // Already kept: delivered before — but perhaps never applied (the first delivery failed
+    // after keeping it, and Stripe retries exactly then). Applied again: applying is
+    // idempotent by the payment's state (a payment or refund already settled changes nothing).
+    duplicate = true;
   }
   const context = systemContext(services, requestId, 'callback');
   const reason = await apply(context, orgId, event, metadata);
-  return reason === null ? { verdict: 'applied', reason: 'applied' } : { verdict: 'ignored', reason };
+  if (reason === null) return { verdict: 'applied', reason: duplicate ? 'applied on redelivery' : 'applied' };
+  return duplicate
+    ? { verdict: 'duplicate', reason: `event already received; ${reason}` }
+    : { verdict: 'ignored', reason };
 }
 
 /** Applies the event; answers why it changed nothing, or null when it was applied. */
