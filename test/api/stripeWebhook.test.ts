@@ -263,10 +263,10 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     const append = store.append.bind(store);
     let failed = 0;
     // A fault once, in applying: the event is kept (the duplicate guard), its outcome is not.
-    store.append = (async (stream: string, ...rest: unknown[]) => {
+    store.append = ((stream: string, ...rest: unknown[]) => {
       if (failed === 0 && stream === `${demo.orgId}.payment-${payment.paymentId}`) {
         failed += 1;
-        throw new Error('the database went away for a moment');
+        return Promise.reject(new Error('the database went away for a moment'));
       }
       return (append as (...args: unknown[]) => unknown)(stream, ...rest);
     }) as typeof store.append;
