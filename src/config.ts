@@ -3,6 +3,7 @@
  * value stops the process with a message naming the variable, before anything is opened.
  */
 import { resolve } from 'node:path';
+import { DARAJA_REQUEST_TIMEOUT_MS } from './adapters/providers/daraja/darajaMobileMoney.js';
 import { ValidationError } from './domain/errors.js';
 
 export const PORT_DEFAULT = 3000;
@@ -187,6 +188,13 @@ export function loadConfig(env: Environment, overrides: Partial<Config> = {}): C
     mcpAllowedHosts: list(env['LEDGERLINE_MCP_ALLOWED_HOSTS']).map((host) => host.toLowerCase()),
     ...overrides,
   };
+  const grace = config.payoutResumer.graceMs;
+  if (config.providers === 'live' && grace !== null && grace < RESUMER_GRACE_LIVE_MIN_MS) {
+    throw new ValidationError(
+      'LEDGERLINE_MPESA_RESUMER_GRACE_MS',
+      `must be at least ${String(RESUMER_GRACE_LIVE_MIN_MS)} with live providers`,
+    );
+  }
   return config;
 }
 
@@ -266,6 +274,12 @@ function parseProviders(value: string | undefined): 'simulator' | 'live' {
 /** The payout resumer waking less than hourly, or waiting more than a day, is a misconfiguration. */
 const RESUMER_INTERVAL_MAX_MS = 60 * 60 * 1000;
 const RESUMER_GRACE_MAX_MS = 24 * 60 * 60 * 1000;
+/**
+ * With live providers the resumer waits at least this long: more than twice a Daraja request's
+ * timeout, so a run still alive (waiting on M-Pesa, about to record a cancellation) is never
+ * taken for a dead one. The simulator answers at once, so tests may wait less.
+ */
+export const RESUMER_GRACE_LIVE_MIN_MS = 2 * DARAJA_REQUEST_TIMEOUT_MS + 30_000;
 
 /** A simulator that waits longer than this is a misconfiguration, not a simulation. */
 const SIMULATOR_DELAY_MAX_MS = 60_000;

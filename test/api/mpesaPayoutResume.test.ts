@@ -18,6 +18,7 @@ import { postTransfer } from '../../src/commands/payments/ledgerPosting.js';
 import { initiate, KES, phoneOf, shillingsOf } from '../../src/commands/payments/mpesaFlows.js';
 import { linkRef } from '../../src/commands/payments/mpesaRefs.js';
 import {
+  answerBatch,
   batchStream,
   markBatchDispatched,
   sendBatchPayout,
@@ -635,6 +636,28 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
       );
     });
 
+    it('answers a payout sent despite a cancellation by its own status, never as cancelled', async () => {
+      const context = deadRun(app, orgId);
+      const items = itemsOf(app, 'raced', ['0711000901', '0711000902']);
+      const [raced, never] = items as [PayoutItem, PayoutItem];
+      const batch = await createBatch(context, orgId, 'raced-cancel', items);
+      // A resumer sent one just as the cancellation naming it was recorded.
+      await sendBatchPayout(context, orgId, batch, raced, true);
+      const cancelled = await executeOnStream(
+        context,
+        batchStream(orgId, batch.batchId),
+        payoutBatchDecider,
+        (state) => cancelUnsentPayouts([raced.paymentId, never.paymentId], 'cancelled', state),
+      );
+      await untilPayment(app, token, raced.paymentId, (payment) => payment.status === 'succeeded');
+      const answer = await answerBatch(context, orgId, batch, cancelled.output.notSent, null);
+      expect(answer.output.payouts.map((payout) => [payout.paymentId, payout.status])).toEqual([
+        [raced.paymentId, 'succeeded'],
+        [never.paymentId, 'cancelled'],
+      ]);
+      expect(answer.output.counts).toEqual({ succeeded: 1, cancelled: 1 });
+    });
+
     it('never dispatches a batch abandoned meanwhile: it stays stuck', async () => {
       const services = app.server.runtime.services;
       const context = deadRun(app, orgId);
@@ -659,8 +682,10 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
         'PayoutBatchCreated',
         'PayoutBatchResumeFailed',
       ]);
-      expect(await resumeBatches(services, later(), options)).toMatchObject({ dispatched: 0 });
+      // A later round leaves it alone too.
+      await resumeBatches(services, later(), options);
       expect(await batchState(app, orgId, batch.batchId)).toBe('stuck');
+      expect(await batchEvents(app, orgId, batch.batchId)).toHaveLength(2);
     });
 
     it('never resumes a batch older than the maximum age: left stuck, an error logged, nothing sent', async () => {

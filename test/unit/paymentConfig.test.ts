@@ -5,7 +5,8 @@
  * defaults, a bad value refused by name.
  */
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { DARAJA_REQUEST_TIMEOUT_MS } from '../../src/adapters/providers/daraja/darajaMobileMoney.js';
+import { loadConfig, RESUMER_GRACE_LIVE_MIN_MS } from '../../src/config.js';
 import { ValidationError } from '../../src/domain/errors.js';
 
 describe('payment follow-up settings', () => {
@@ -44,6 +45,19 @@ describe('payment follow-up settings', () => {
       callbackCopies: 2,
       answerTimeout: true,
     });
+  });
+
+  it('refuses a resumer grace below the live minimum with live providers, naming the variable', () => {
+    const below = String(RESUMER_GRACE_LIVE_MIN_MS - 1);
+    expect(() =>
+      loadConfig({ LEDGERLINE_PROVIDERS: 'live', LEDGERLINE_MPESA_RESUMER_GRACE_MS: below }),
+    ).toThrow(/LEDGERLINE_MPESA_RESUMER_GRACE_MS/);
+    const at = loadConfig({
+      LEDGERLINE_PROVIDERS: 'live',
+      LEDGERLINE_MPESA_RESUMER_GRACE_MS: String(RESUMER_GRACE_LIVE_MIN_MS),
+    });
+    expect(at.payoutResumer.graceMs).toBe(RESUMER_GRACE_LIVE_MIN_MS);
+    expect(RESUMER_GRACE_LIVE_MIN_MS).toBeGreaterThan(2 * DARAJA_REQUEST_TIMEOUT_MS);
   });
 
   it.each([

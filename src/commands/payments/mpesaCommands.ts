@@ -224,14 +224,23 @@ export const mpesaBulkPayment = defineCommand({
     if (created.output.created) {
       let next = 0;
       let sent = 0;
-      const cancel = (unsent: readonly string[]) =>
-        executeOnStream(context, stream, payoutBatchDecider, (state) =>
+      const cancel = async (unsent: readonly string[]) => {
+        // A payout another writer (the resumer) already sent is not cancelled: it may be paid.
+        const started = new Set<string>();
+        for (const paymentId of unsent) {
+          const payment = await loadPayment(context, orgId, paymentId);
+          if (payment.intent && payment.status !== 'initiated' && payment.status !== 'held')
+            started.add(paymentId);
+        }
+        return executeOnStream(context, stream, payoutBatchDecider, (state) =>
           cancelUnsentPayouts(
             unsent,
             'The caller cancelled the request while the batch was being sent.',
             state,
+            started,
           ),
         );
+      };
       // The cancellation is recorded the moment it arrives, not once the payouts under way have
       // finished: should this process die in between, the resumer finds the batch cancelled and
       // sends none of what the caller called off. No worker takes a payout after the abort, so

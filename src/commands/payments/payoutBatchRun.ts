@@ -80,8 +80,8 @@ export interface BatchAnswer {
 }
 
 /**
- * The batch as it stands: each payout's status (cancelled ones as cancelled, those never
- * initiated as initiated), the counts, and the latest position the batch caused (read-your-writes).
+ * The batch as it stands: each payout's status as its own stream says (cancelled ones never
+ * initiated as cancelled, others never initiated as initiated), the counts, and the latest position the batch caused (read-your-writes).
  */
 export async function answerBatch(
   context: CommandContext,
@@ -93,9 +93,14 @@ export async function answerBatch(
   const payouts: BatchAnswer['payouts'] = [];
   const counts: Record<string, number> = {};
   for (const item of batch.items) {
-    const status = notSent.has(item.paymentId)
-      ? 'cancelled'
-      : ((await loadPayment(context, orgId, item.paymentId)).status ?? 'initiated');
+    // The payout's own stream first: one sent after all (a resumer that raced the cancellation)
+    // answers what M-Pesa made of it, never `cancelled`.
+    const payment = await loadPayment(context, orgId, item.paymentId);
+    const status = payment.intent
+      ? (payment.status ?? 'initiated')
+      : notSent.has(item.paymentId)
+        ? 'cancelled'
+        : 'initiated';
     counts[status] = (counts[status] ?? 0) + 1;
     payouts.push({ paymentId: item.paymentId, phone: item.phone, amount: item.amount, status });
   }

@@ -111,11 +111,16 @@ export function decidePayoutBatch(
   return accept([{ type: 'PayoutBatchCreated', data: batch }], { batch, created: true, notSent: new Set() });
 }
 
-/** Records that these payments of the batch were not sent because the caller cancelled. */
+/**
+ * Records that these payments of the batch were not sent because the caller cancelled —
+ * leaving out those `started` (a provider request recorded: a resumer sent it after all), so
+ * a payout M-Pesa may pay is never answered as cancelled.
+ */
 export function cancelUnsentPayouts(
   notSent: readonly string[],
   reason: string,
   state: PayoutBatchState,
+  started: ReadonlySet<string> = new Set(),
 ): Decision<PayoutBatchEvent, { notSent: ReadonlySet<string> }> {
   const batch = state.created;
   if (!batch) return refuse('NOT_FOUND', 'No such payout batch.');
@@ -126,7 +131,7 @@ export function cancelUnsentPayouts(
       paymentId: stranger,
     });
   }
-  const fresh = notSent.filter((paymentId) => !state.notSent.has(paymentId));
+  const fresh = notSent.filter((paymentId) => !state.notSent.has(paymentId) && !started.has(paymentId));
   if (fresh.length === 0) return accept([], { notSent: state.notSent });
   return accept(
     [{ type: 'PayoutBatchCancelled', data: { batchId: batch.batchId, notSent: fresh, reason } }],

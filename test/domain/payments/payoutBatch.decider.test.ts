@@ -107,3 +107,20 @@ describe('dispatching a batch', () => {
     expect(again.events).toEqual([]);
   });
 });
+
+describe('cancelling a batch a resumer is sending', () => {
+  it('never records as not sent a payout whose provider request was already recorded', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(ITEMS.map((item) => item.paymentId)),
+        fc.subarray(ITEMS.map((item) => item.paymentId)),
+        (unsent, started) => {
+          const decision = cancelUnsentPayouts(unsent, 'cancelled', created(), new Set(started));
+          if (!decision.ok) throw decision.error;
+          const state = apply(created(), decision.events);
+          expect([...state.notSent].sort()).toEqual(unsent.filter((id) => !started.includes(id)).sort());
+        },
+      ),
+    );
+  });
+});
