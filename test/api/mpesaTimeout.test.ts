@@ -196,6 +196,11 @@ describe.skipIf(!run)('M-Pesa when the provider does not answer in time, on Post
     await post(callbacks.mpesaCallbackUrl(otherOrg, started.paymentId), body('ws_CO_forged1', 650));
     // At the right URL with another amount: nothing.
     await post(callbacks.mpesaCallbackUrl(orgId, started.paymentId), body('ws_CO_forged2', 651));
+    // At the right URL, a success that says nothing of what was paid: nothing.
+    const bare = body('ws_CO_forged3', 650);
+    await post(callbacks.mpesaCallbackUrl(orgId, started.paymentId), {
+      Body: { stkCallback: { ...bare.Body.stkCallback, CallbackMetadata: undefined } },
+    });
     const untouched = await untilPayment(app, token, started.paymentId, () => true);
     expect(untouched).toMatchObject({ status: 'pending', providerRef: null });
     expect(await bookFloat(app, orgId)).toBe(before);

@@ -431,6 +431,15 @@ async function adoptLostPush(
   const waiting = state.status === 'initiated' || state.status === 'pending';
   if (intent?.kind !== 'mpesa_collection' || !waiting || state.providerRef !== null) return null;
   const paid = callback.payment;
+  if (callback.outcome.status === 'succeeded' && !paid) {
+    // The parser refuses such a callback today; a success that says nothing of what was paid
+    // is never taken as this payment's, whatever reads callbacks tomorrow.
+    services.log.warn(
+      { orgId, paymentId, ref: callback.checkoutRequestId },
+      'an M-Pesa success callback naming a payment reports no amount; not adopted',
+    );
+    return null;
+  }
   if (paid) {
     const expected = parseAmount(intent.amount, intent.scale);
     if (paid.amountMinor !== expected || String(paid.phone) !== intent.counterparty) {
