@@ -716,5 +716,53 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
       expect(await resumeBatches(services, dayLater(), options)).toMatchObject({ sent: 0 });
       expect(await paymentEvents(app, orgId, unsent[0]!.paymentId)).toEqual([]);
     });
+
+    it('answers a batch one payout of which failed to send per payout, the others sent, over REST', async () => {
+      await fundFloat(app, token, orgId, (await bookFloat(app, orgId)) + 50_000n);
+      const services = app.server.runtime.services;
+      const mobileMoney = services.payments.providers.mobileMoney;
+      const b2cPayout = mobileMoney.b2cPayout.bind(mobileMoney);
+      const faulty = phoneOf('0711001002');
+      mobileMoney.b2cPayout = async (credentials, request) => {
+        // A fault on our side while sending this one payout (after its request was recorded).
+        if (request.phone === faulty) throw new Error('the socket closed under us');
+        return b2cPayout(credentials, request);
+      };
+      let response;
+      try {
+        response = await app.request('POST', '/v1/mpesa/bulk-payments', {
+          token,
+          body: {
+            batchId: 'one-fails',
+            remarks: 'Salaries',
+            payouts: ['0711001001', '0711001002', '0711001003'].map((phone, index) => ({
+              phone,
+              amount: '100',
+              reference: `one-fails-${index}`,
+            })),
+          },
+        });
+      } finally {
+        mobileMoney.b2cPayout = b2cPayout;
+      }
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      const payouts = (
+        response.body as { payouts: { paymentId: string; phone: string; status: string; error?: unknown }[] }
+      ).payouts;
+      expect(
+        payouts.map((payout) => payout.error ?? null),
+        JSON.stringify(payouts),
+      ).toEqual([null, { code: 'INTERNAL', message: expect.any(String) }, null]);
+      // Its request was recorded before the fault: in M-Pesa's hands maybe, never sent again.
+      expect(payouts[1]?.status).toBe('pending');
+      for (const payout of payouts) {
+        expect(await requestsOf(app, orgId, payout.paymentId), payout.phone).toHaveLength(1);
+        if (payout.phone !== faulty) {
+          await untilPayment(app, token, payout.paymentId, (payment) => payment.status === 'succeeded');
+        }
+      }
+      // Not handed on: the resumer looks at it (and finds the faulty payout left to the resolver).
+      expect(await batchState(app, orgId, 'one-fails')).toBe('sending');
+    });
   });
 });

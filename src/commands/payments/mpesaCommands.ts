@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson } from '../../domain/canonicalJson.js';
-import { LedgerlineError } from '../../domain/errors.js';
+import { ERRORS, isLedgerlineError, LedgerlineError } from '../../domain/errors.js';
 import {
   ACCOUNT_REFERENCE_LENGTH_MAX,
   TRANSACTION_DESC_LENGTH_MAX,
@@ -163,7 +163,7 @@ const bulkItem = z.strictObject({
 export const mpesaBulkPayment = defineCommand({
   name: 'mpesa_bulk_payment',
   title: 'Pay out to many phones (M-Pesa B2C)',
-  description: `Sends up to ${BULK_PAYOUTS_MAX} M-Pesa payouts in one batch. The batch id is yours and unique in the organization forever: the same batch again answers what the first did; another batch under the same id is refused (ID_REUSED). Each payout is fraud-scored, then reserves its amount on the M-Pesa float (a pending ledger transfer) so the float can never be overspent; payouts the float cannot cover fail with INSUFFICIENT_FUNDS and are not sent. Each reservation is posted or voided when M-Pesa’s result arrives. Moves real money on live credentials; long batches report progress over MCP (one step per payout sent). Cancelling the call (MCP notifications/cancelled) stops the batch between payouts: those under way finish, the rest are recorded as cancelled and never sent; sending the same batch again answers each payout's status.`,
+  description: `Sends up to ${BULK_PAYOUTS_MAX} M-Pesa payouts in one batch. The batch id is yours and unique in the organization forever: the same batch again answers what the first did; another batch under the same id is refused (ID_REUSED). Each payout is fraud-scored, then reserves its amount on the M-Pesa float (a pending ledger transfer) so the float can never be overspent; payouts the float cannot cover fail with INSUFFICIENT_FUNDS and are not sent. Each reservation is posted or voided when M-Pesa’s result arrives. Moves real money on live credentials; long batches report progress over MCP (one step per payout sent). Cancelling the call (MCP notifications/cancelled) stops the batch between payouts: those under way finish, the rest are recorded as cancelled and never sent; sending the same batch again answers each payout's status. A payout that could not be sent because of a fault is answered with its own error (the others are still sent) and finished in the background under the same id: send the same batch again to see it, never the same payouts under another batch id.`,
   input: z.strictObject({
     batchId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
     remarks: z.string().trim().min(1).max(100),
@@ -174,7 +174,13 @@ export const mpesaBulkPayment = defineCommand({
     total: z.string(),
     counts: z.record(z.string(), z.number()),
     payouts: z.array(
-      z.object({ paymentId: z.string(), phone: z.string(), amount: z.string(), status: z.string() }),
+      z.object({
+        paymentId: z.string(),
+        phone: z.string(),
+        amount: z.string(),
+        status: z.string(),
+        error: z.object({ code: z.string(), message: z.string() }).optional(),
+      }),
     ),
   }),
   scope: 'payments:write',
@@ -221,6 +227,9 @@ export const mpesaBulkPayment = defineCommand({
     const count = batch.items.length;
     let last = created;
     let notSent = created.output.notSent;
+    // Payouts whose sending failed in this run (error code only): answered per payout, never as
+    // the batch's failure while other payouts were being sent.
+    const errors = new Map<string, { code: string; message: string }>();
     if (created.output.created) {
       let next = 0;
       let sent = 0;
@@ -252,6 +261,7 @@ export const mpesaBulkPayment = defineCommand({
       };
       context.signal?.addEventListener('abort', onAbort, { once: true });
       context.progress?.(0, count, `${count} payouts to send`);
+      let workerFailed = false;
       const worker = async () => {
         for (;;) {
           // A cancelled call sends no further payout (those under way finish): one payout is the step.
@@ -260,18 +270,42 @@ export const mpesaBulkPayment = defineCommand({
           next += 1;
           const item = batch.items[index];
           if (!item) return;
-          await sendBatchPayout(context, orgId, batch, item, false);
+          try {
+            await sendBatchPayout(context, orgId, batch, item, false);
+          } catch (error) {
+            // This payout only: the others go on. Left as its stream says (never initiated,
+            // initiated, or in M-Pesa's hands) for the resumer or the resolver to finish, under
+            // the same id — so the caller must not send it again under another batch.
+            const code = isLedgerlineError(error) ? error.code : 'INTERNAL';
+            errors.set(item.paymentId, { code, message: ERRORS[code].message });
+            context.services.log.warn(
+              { err: error, orgId, batchId: batch.batchId, paymentId: item.paymentId },
+              'a payout of a batch failed to send; the others go on',
+            );
+          }
           sent += 1;
           context.progress?.(sent, count, `${sent} of ${count} payouts sent`);
         }
       };
       try {
-        await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, count) }, worker));
+        // Every worker settles before the batch is answered: a rejected one never answers for
+        // the batch while the others are still sending.
+        const settled = await Promise.allSettled(
+          Array.from({ length: Math.min(BULK_CONCURRENCY, count) }, worker),
+        );
+        for (const outcome of settled) {
+          if (outcome.status === 'rejected') {
+            workerFailed = true;
+            context.services.log.error({ err: outcome.reason, orgId }, 'a payout batch worker failed');
+          }
+        }
       } finally {
         context.signal?.removeEventListener('abort', onAbort);
       }
       const unsent = batch.items.slice(next).map((item) => item.paymentId);
-      if (unsent.length > 0) {
+      // Only a cancellation leaves payouts untaken on purpose; any other untaken payout (every
+      // worker failed) is left for the resumer, never recorded as cancelled.
+      if (unsent.length > 0 && context.signal?.aborted) {
         await early.write;
         // Recorded already (nothing new), or now if the early write failed.
         const cancelled = await cancel(unsent);
@@ -281,10 +315,13 @@ export const mpesaBulkPayment = defineCommand({
       // Every payout not cancelled handed on (the workers under way finished): the resumer has
       // nothing to look for here. Until this is recorded it would finish a cancelled batch's
       // payouts under way, should this process die.
-      const dispatched = await markBatchDispatched(context, orgId, batch.batchId, 'run');
-      if (dispatched.output.changed) last = { ...dispatched, output: created.output };
+      // A payout whose sending failed is not handed on: the resumer finishes it after its grace.
+      if (errors.size === 0 && !workerFailed) {
+        const dispatched = await markBatchDispatched(context, orgId, batch.batchId, 'run');
+        if (dispatched.output.changed) last = { ...dispatched, output: created.output };
+      }
     }
-    const answer = await answerBatch(context, orgId, batch, notSent, last.position);
+    const answer = await answerBatch(context, orgId, batch, notSent, last.position, errors);
     return { output: answer.output, stream, revision: last.revision, position: answer.position };
   },
 });

@@ -76,7 +76,14 @@ export interface BatchAnswer {
   readonly batchId: string;
   readonly total: string;
   readonly counts: Record<string, number>;
-  readonly payouts: { paymentId: string; phone: string; amount: string; status: string }[];
+  readonly payouts: {
+    paymentId: string;
+    phone: string;
+    amount: string;
+    status: string;
+    /** Why sending it failed in this run (the registry code and message only). */
+    error?: { code: string; message: string };
+  }[];
 }
 
 /**
@@ -89,6 +96,7 @@ export async function answerBatch(
   batch: PayoutBatchCreatedData,
   notSent: ReadonlySet<string>,
   since: Position | null,
+  errors: ReadonlyMap<string, { code: string; message: string }> = new Map(),
 ): Promise<{ output: BatchAnswer; position: Position | null }> {
   const payouts: BatchAnswer['payouts'] = [];
   const counts: Record<string, number> = {};
@@ -102,7 +110,14 @@ export async function answerBatch(
         ? 'cancelled'
         : 'initiated';
     counts[status] = (counts[status] ?? 0) + 1;
-    payouts.push({ paymentId: item.paymentId, phone: item.phone, amount: item.amount, status });
+    const error = errors.get(item.paymentId);
+    payouts.push({
+      paymentId: item.paymentId,
+      phone: item.phone,
+      amount: item.amount,
+      status,
+      ...(error ? { error } : {}),
+    });
   }
   let position = since;
   const streams = [
