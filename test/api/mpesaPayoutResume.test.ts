@@ -764,5 +764,67 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
       // Not handed on: the resumer looks at it (and finds the faulty payout left to the resolver).
       expect(await batchState(app, orgId, 'one-fails')).toBe('sending');
     });
+
+    it('a payout posted on the ledger whose success was not recorded is recorded with its transfer when the result comes again', async () => {
+      await fundFloat(app, token, orgId, (await bookFloat(app, orgId)) + 20_000n);
+      const services = app.server.runtime.services;
+      const store = services.store;
+      const append = store.append.bind(store);
+      let failed = 0;
+      // The ledger posts the reservation, then recording the success fails once.
+      store.append = ((stream: string, events: readonly { type: string }[], ...rest: unknown[]) => {
+        if (
+          failed === 0 &&
+          stream.startsWith(`${orgId}.payment-`) &&
+          events.some((event) => event.type === 'PaymentSucceeded')
+        ) {
+          failed += 1;
+          return Promise.reject(new Error('the database went away for a moment'));
+        }
+        return (append as (...args: unknown[]) => unknown)(stream, events, ...rest);
+      }) as typeof store.append;
+      let paymentId: string;
+      try {
+        const response = await app.request('POST', '/v1/mpesa/bulk-payments', {
+          token,
+          body: {
+            batchId: 'posted-not-recorded',
+            remarks: 'Salaries',
+            payouts: [{ phone: '0711001101', amount: '100', reference: 'pnr-0' }],
+          },
+        });
+        expect(response.status, JSON.stringify(response.body)).toBe(201);
+        paymentId = (response.body as { payouts: { paymentId: string }[] }).payouts[0]!.paymentId;
+        await until(
+          async () => failed,
+          (count) => count === 1,
+        );
+      } finally {
+        store.append = append;
+      }
+      await until(
+        () => transfersOf(app, orgId, paymentId),
+        (transfers) => transfers[0]?.status === 'posted',
+      );
+      // M-Pesa (or the status query) delivers the same result again.
+      const kept = await app.server.runtime.store.readStream(`${orgId}.mpesa_ref-${paymentId}`, {
+        maxCount: 100,
+      });
+      const result = kept.find((event) => event.type === 'MpesaCallbackReceived');
+      expect(result).toBeDefined();
+      const target = new URL(services.payments.callbacks.mpesaCallbackUrl(orgId));
+      const again = await app.request('POST', `${target.pathname}${target.search}`, {
+        body: (result?.data as { body: object }).body,
+      });
+      expect(again.status).toBe(200);
+      await untilPayment(app, token, paymentId, (payment) => payment.status === 'succeeded');
+      const succeeded = (await paymentEvents(app, orgId, paymentId)).filter(
+        (event) => event.type === 'PaymentSucceeded',
+      );
+      expect(succeeded).toHaveLength(1);
+      expect(succeeded[0]?.data).toMatchObject({ transferId: paymentId });
+      expect(await transfersOf(app, orgId, paymentId)).toEqual([{ transferId: paymentId, status: 'posted' }]);
+      await expectBalanced(app, orgId);
+    });
   });
 });
