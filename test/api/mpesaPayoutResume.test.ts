@@ -796,7 +796,7 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
         expect(response.status, JSON.stringify(response.body)).toBe(201);
         paymentId = (response.body as { payouts: { paymentId: string }[] }).payouts[0]!.paymentId;
         await until(
-          async () => failed,
+          () => Promise.resolve(failed),
           (count) => count === 1,
         );
       } finally {
