@@ -23,13 +23,14 @@ const COMMIT = 'e.transaction_id::text::bigint';
 
 export async function rebuildLedgerInSql(tx: SqlClient, upTo: Position): Promise<void> {
   const bound = [upTo.commit.toString(), upTo.prepare.toString()];
-  // Every ledger event but the transfers, read once: the statements below each need some.
+  // Every ledger event but single transfers, read once: the statements below each need some
+  // (batches of transfers are few events, so they come along instead of a second full scan).
   await tx.query(
     `CREATE TEMPORARY TABLE ll_rebuild_ledger_events ON COMMIT DROP AS
      SELECT e.event_type, e.org_id, e.data, e.occurred_at, e.transaction_id, e.global_position
        FROM ll_events e
       WHERE e.event_type IN ('AccountOpened', 'AccountClosed', 'AccountLimitChanged', 'PendingTransferPosted',
-                             'PendingTransferVoided', 'PendingTransferExpired') AND ${UP_TO}`,
+                             'PendingTransferVoided', 'PendingTransferExpired', 'TransfersCreated') AND ${UP_TO}`,
     bound,
   );
   await tx.query(
@@ -83,8 +84,8 @@ export async function rebuildLedgerInSql(tx: SqlClient, upTo: Position): Promise
              UNION ALL
              SELECT e.org_id, x.data, e.occurred_at, e.global_position, ${COMMIT},
                     (x.data->>'amount')::numeric, (x.data->>'pending')::boolean
-               FROM ll_events e CROSS JOIN LATERAL jsonb_array_elements(e.data->'transfers') AS x(data)
-              WHERE e.event_type = 'TransfersCreated' AND ${UP_TO}) t`,
+               FROM ll_rebuild_ledger_events e CROSS JOIN LATERAL jsonb_array_elements(e.data->'transfers') AS x(data)
+              WHERE e.event_type = 'TransfersCreated') t`,
     bound,
   );
   await tx.query(
