@@ -3,7 +3,7 @@
  * writes nothing; with a different input it is IDEMPOTENCY_KEY_REUSED. Concurrent requests
  * with one key run once: the first claims the key, the others wait for its answer.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonicalJson.js';
 import { LedgerlineError } from '../domain/errors.js';
 import type { Database } from '../adapters/db/database.js';
@@ -35,9 +35,8 @@ interface Row {
 }
 
 export function requestHash(command: string, input: unknown): string {
-  return createHash('sha256')
-    .update(`${command}\n${canonicalJson(input ?? null)}`)
-    .digest('hex');
+  // One-shot: this runs for every transfer of a batch (its fingerprint).
+  return hash('sha256', `${command}\n${canonicalJson(input ?? null)}`, 'hex');
 }
 
 export class IdempotencyStore {

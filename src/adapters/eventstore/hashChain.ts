@@ -11,7 +11,7 @@
  * inner digest, any deletion or reordering breaks a link, and the stream head records the
  * last hash, so removing the newest event is caught too.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson, type JsonValue } from '../../domain/canonicalJson.js';
 import type { BrokenLink, RecordedEvent } from './port.js';
 
@@ -41,7 +41,8 @@ export function canonicalContent(fields: HashedFields, dataJson: string, metadat
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // The one-shot form: no Hash object per event (it runs for every event appended).
+  return hash('sha256', text, 'hex');
 }
 
 export function linkHash(prevHash: string, content: string): string {
