@@ -2,7 +2,8 @@
  * Migration 0015: the batches 0012 marked `sending` (every batch stored before it) are closed
  * when they are older than a day — `dispatched` when every payout of it was handed on,
  * `stuck` otherwise — so the resumer never takes a long-finished batch for a cut-short one.
- * Recent batches and those already closed are left as they are.
+ * Recent batches and those already closed are left as they are. Migration 0016: batches
+ * cancelled within the last day are reopened (`cancelling`) for the resumer.
  */
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/adapters/db/migrate.js';
@@ -24,6 +25,7 @@ describe('migration 0015: payout batches marked sending by 0012', () => {
         ['old-initiated', 1, old, 'sending'],
         ['old-cancelled', 1, old, 'cancelled'],
         ['recent', 1, recent, 'sending'],
+        ['recent-cancelled', 1, recent, 'cancelled'],
       ];
       for (const [batchId, count, at, state] of batches) {
         await db.query(
@@ -56,6 +58,8 @@ describe('migration 0015: payout batches marked sending by 0012', () => {
         'old-initiated': 'stuck',
         'old-cancelled': 'cancelled',
         recent: 'sending',
+        // 0016: reopened for the resumer to close what its dying run left under way.
+        'recent-cancelled': 'cancelling',
       });
     } finally {
       await db.close();

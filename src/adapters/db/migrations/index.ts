@@ -13,6 +13,7 @@ import { migration as payoutBatchDispatch } from './0012_payout_batch_dispatch.j
 import { migration as ledgerBigintPositions } from './0013_ledger_bigint_positions.js';
 import { migration as reversalFollowups } from './0014_reversal_followups.js';
 import { migration as payoutBatchBackfill } from './0015_payout_batch_backfill.js';
+import { migration as cancelledBatchesReopen } from './0016_cancelled_batches_reopen.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ledgerBigintPositions,
   reversalFollowups,
   payoutBatchBackfill,
+  cancelledBatchesReopen,
 ];
