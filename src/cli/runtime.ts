@@ -99,10 +99,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           onError: (error) => {
             log.error({ err: error }, 'projector batch failed; retrying');
           },
-          onCommitted: (batch) => {
+          onCommitted: (batch, range) => {
             credentials.forget(batch);
             limits.forget(batch);
-            publisher?.wake();
+            publisher?.offer(batch, range);
             vault.forget(batch);
             committed.publish(batch);
           },

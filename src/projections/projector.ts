@@ -24,8 +24,14 @@ export interface ProjectorOptions {
   readonly onError?: (error: unknown) => void;
   /** Told after every committed batch (progress bars). */
   readonly onBatch?: (events: number, position: Position) => void;
-  /** Handed every committed batch's events (caches that must forget what changed). */
-  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  /**
+   * Handed every committed batch's events (caches that must forget what changed), with the
+   * range they cover: every event after `from` up to and including `next`.
+   */
+  readonly onCommitted?: (
+    events: readonly RecordedEvent[],
+    range: { readonly from: Position; readonly next: Position },
+  ) => void;
 }
 
 interface CheckpointRow {
@@ -235,7 +241,7 @@ export class Projector {
     });
     for (const projection of this.projections) this.checkpoints.set(projection.name, next);
     this.options.onBatch?.(page.events.length, next);
-    this.options.onCommitted?.(page.events);
+    this.options.onCommitted?.(page.events, { from, next });
     if (page.isEnd) this.caughtUp(read);
     else for (const wake of [...this.waiters]) wake();
     return { applied, isEnd: page.isEnd };

@@ -19,6 +19,11 @@ import type { Logger } from '../log.js';
 import { toBusEvent } from './busEvent.js';
 import type { BusHealth, EventBus } from './port.js';
 
+/**
+ * Committed batches the projector handed over, waiting to be published without reading them
+ * again (the in-process bus only); past this many the publisher forgets them and reads.
+ */
+export const OFFERED_BATCHES_MAX = 64;
 /** Events per publish: large enough to amortize the acknowledgements, small enough to retry. */
 export const PUBLISH_BATCH_MAX = 500;
 /** How long an idle publisher waits before looking again (the projector also wakes it). */
@@ -83,6 +88,42 @@ export class EventPublisher {
     this.wakeUp?.();
   }
 
+  /**
+   * The projector committed these events, every one after `from` up to `next`. With its
+   * checkpoint in memory (the in-process bus) the publisher publishes them as they are when
+   * they start where it stands, instead of reading them back; otherwise, and after any gap,
+   * it reads from the store as always. A shared checkpoint (NATS) always reads: its place may
+   * have been moved by another process.
+   */
+  offer(events: readonly RecordedEvent[], range: { readonly from: Position; readonly next: Position }): void {
+    if (this.options.checkpointName === null) {
+      if (this.offered.length >= OFFERED_BATCHES_MAX) this.offered.length = 0;
+      this.offered.push({ events, from: range.from, next: range.next });
+    }
+    this.wakeUp?.();
+  }
+
+  private readonly offered: {
+    readonly events: readonly RecordedEvent[];
+    readonly from: Position;
+    readonly next: Position;
+  }[] = [];
+
+  /** An offered batch that starts exactly at `from`, dropping those already passed. */
+  private takeOffered(
+    from: Position,
+  ): { readonly events: readonly RecordedEvent[]; readonly next: Position } | null {
+    while (this.offered.length > 0) {
+      const first = this.offered[0];
+      if (!first || comparePositions(first.next, from) > 0) break;
+      this.offered.shift();
+    }
+    const first = this.offered[0];
+    if (!first || comparePositions(first.from, from) !== 0) return null;
+    this.offered.shift();
+    return first;
+  }
+
   /** Events published by this process since it started. */
   get publishedCount(): number {
     return this.published;
@@ -141,6 +182,13 @@ export class EventPublisher {
       return { published: 0, more: false };
     }
     this.markCaughtUp(false);
+    const offered = resync ? null : this.takeOffered(from);
+    if (offered && comparePositions(offered.next, horizon) <= 0) {
+      if (offered.events.length > 0) await this.bus.publish(offered.events.map(toBusEvent));
+      this.checkpoint = offered.next;
+      this.published += offered.events.length;
+      return { published: offered.events.length, more: true };
+    }
     const page = await this.store.readAll({ from, maxCount: this.options.batchMax ?? PUBLISH_BATCH_MAX });
     let events: readonly RecordedEvent[] = page.events.filter(
       (event) => comparePositions(event.position, horizon) <= 0,

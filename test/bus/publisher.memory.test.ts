@@ -1,0 +1,109 @@
+/**
+ * The in-process publisher takes the projector's committed batches as they are instead of
+ * reading every event back: every committed event still reaches the bus exactly once and in
+ * global order — also across batches it was never handed, which it reads — and, while it is
+ * handed every batch, it reads the store for none of them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BusEvent } from '../../src/adapters/bus/busEvent.js';
+import { MemoryBus } from '../../src/adapters/bus/memoryBus.js';
+import { EventPublisher } from '../../src/adapters/bus/publisher.js';
+import { formatPosition } from '../../src/adapters/eventstore/position.js';
+import { SqlEventStore } from '../../src/adapters/eventstore/postgres/sqlEventStore.js';
+import type { RecordedEvent } from '../../src/adapters/eventstore/port.js';
+import { Projector } from '../../src/projections/projector.js';
+import { PROJECTIONS } from '../../src/projections/registry.js';
+import { freshPglite, type TestDatabase } from '../support/databases.js';
+import { newEvent, testOrg } from '../support/events.js';
+
+const WAIT_MAX_MS = 30_000;
+const POLL_MS = 10;
+const APPENDS = 40;
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MAX_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+const quiet = { info: () => undefined, warn: () => undefined } as unknown as ConstructorParameters<
+  typeof EventPublisher
+>[3]['log'];
+
+describe('the in-process publisher', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await freshPglite();
+  });
+
+  afterAll(async () => {
+    await database.dispose();
+  });
+
+  it('publishes every committed event once, in order, from the batches the projector hands it', async () => {
+    const store = new SqlEventStore(database.db);
+    let publisherReads = 0;
+    // The publisher's own store: the same one, counting the reads the publisher makes.
+    const counted = Object.create(store) as SqlEventStore;
+    counted.readAll = (options) => {
+      publisherReads += 1;
+      return store.readAll(options);
+    };
+    const bus = new MemoryBus();
+    const heard: BusEvent[] = [];
+    bus.subscribe({}, (event) => {
+      heard.push(event);
+    });
+    let publisher: EventPublisher | null = null;
+    let dropOffers = false;
+    const projector = new Projector(database.db, store, PROJECTIONS, {
+      batchMax: 3,
+      onCommitted: (events, range) => {
+        // A batch never handed over (as when more wait than it keeps): a gap it must read.
+        if (dropOffers) publisher?.wake();
+        else publisher?.offer(events, range);
+      },
+    });
+    publisher = new EventPublisher(database.db, counted, bus, {
+      checkpointName: null,
+      horizon: () => projector.position,
+      log: quiet,
+    });
+    projector.start();
+    publisher.start();
+    try {
+      await until(() => publisher.status().publishedThrough !== null, 'the publisher to start');
+      const readsAtStart = publisherReads;
+      const org = testOrg();
+      for (let index = 0; index < APPENDS; index += 1) {
+        dropOffers = index >= 20 && index < 25;
+        await store.append(`${org}.thing-${index % 4}`, [newEvent('ThingHappened', { index })], 'any');
+        const head = await store.headPosition();
+        await until(
+          () => publisher.status().publishedThrough === (head ? formatPosition(head) : null),
+          `event ${index} to be published`,
+        );
+        if (index === 19)
+          expect(publisherReads, 'no reads while batches were handed over').toBe(readsAtStart);
+      }
+      const committed: RecordedEvent[] = [];
+      for (let from = undefined as RecordedEvent['position'] | undefined; ;) {
+        const page = await store.readAll({ ...(from ? { from } : {}), maxCount: 1000 });
+        committed.push(...page.events);
+        from = page.next;
+        if (page.isEnd) break;
+      }
+      const ours = committed.filter((event) => event.streamName.startsWith(`${org}.`));
+      expect(heard.map((event) => event.eventId)).toEqual(ours.map((event) => event.eventId));
+      // It read the batches it was not handed.
+      expect(publisherReads).toBeGreaterThan(readsAtStart);
+    } finally {
+      await publisher.stop();
+      await projector.stop();
+      await bus.close();
+    }
+  });
+});
