@@ -49,8 +49,7 @@ export function parseAmount(value: unknown, scale: number): bigint | AmountProbl
     return { reason: 'must be a decimal string such as "12.50" (numbers lose precision)' };
   }
   const match = DECIMAL.exec(value);
-  if (!match)
-    return { reason: `"${value.slice(0, 40)}" is not a plain positive decimal such as "12.50"` };
+  if (!match) return { reason: `"${value.slice(0, 40)}" is not a plain positive decimal such as "12.50"` };
   // The common case in plain string arithmetic (this runs for every transfer): digits that fit
   // the scale once trailing zeros are dropped. Anything else takes the Decimal path below,
   // which says what is wrong; both answer the same (a property test holds them together).
