@@ -37,6 +37,8 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
   let sequence = 0;
   /** While set, the processor takes refunds but their answers are lost (kept here instead). */
   let loseRefundAnswers = false;
+  /** While set, the processor takes refunds but answers them pending (as Stripe often does). */
+  let pendingRefundAnswers = false;
   const lostRefunds: CardRefund[] = [];
 
   async function ok(org: Org, method: string, path: string, body: unknown, expected: number) {
@@ -172,6 +174,10 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     const refund = cards.refund.bind(cards);
     cards.refund = async (credentials, request) => {
       const answer = await refund(credentials, request);
+      if (pendingRefundAnswers && answer.ok) {
+        lostRefunds.push(answer.value);
+        return { ok: true, value: { ...answer.value, status: 'pending' } };
+      }
       if (!loseRefundAnswers || !answer.ok) return answer;
       lostRefunds.push(answer.value);
       return {
@@ -420,6 +426,77 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     expect(state.transfers.get(refundId)?.amount).toBe(1000n);
     expect(state.transfers.get(paymentId)?.status).toBe('posted');
   });
+  it('reverses nothing for a refund Stripe answers pending until refund.updated says how it ended', async () => {
+    const customer = await ok(demo, 'POST', '/v1/customers', { name: 'Akinyi' }, 201);
+    await ok(
+      demo,
+      'POST',
+      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
+      { token: 'tok_visa', setDefault: true },
+      201,
+    );
+    const paid = await ok(
+      demo,
+      'POST',
+      '/v1/payments',
+      { customerId: customer['customerId'], amount: '30.00', currency: 'USD', description: 'Order' },
+      201,
+    );
+    const paymentId = paid['paymentId'] as string;
+    const pendingRefund = async (): Promise<{ refundId: string; refund: CardRefund }> => {
+      pendingRefundAnswers = true;
+      const asked = await ok(demo, 'POST', `/v1/payments/${paymentId}/refunds`, { amount: '10.00' }, 201);
+      pendingRefundAnswers = false;
+      expect(asked['status']).toBe('requested');
+      const refund = lostRefunds.at(-1);
+      if (!refund) throw new Error('the processor took no refund');
+      return { refundId: asked['refundId'] as string, refund };
+    };
+    const updated = (refund: CardRefund, refundId: string, status: string) => {
+      sequence += 1;
+      return JSON.stringify({
+        id: `evt_pending_refund_${String(sequence)}`,
+        object: 'event',
+        created: Math.floor(Date.now() / 1000),
+        livemode: false,
+        type: 'refund.updated',
+        data: {
+          object: {
+            id: refund.id,
+            object: 'refund',
+            amount: 1000,
+            currency: 'usd',
+            status,
+            payment_intent: refund.paymentId,
+            metadata: { paymentId, refundId },
+            ...(status === 'failed' ? { failure_reason: 'expired_or_canceled_card' } : {}),
+          },
+        },
+      });
+    };
+    const reversals = async (type: string) =>
+      (await app.server.runtime.store.readStream(`${demo.orgId}.payment-${paymentId}`)).filter(
+        (event) => event.type === type,
+      ).length;
+
+    // Pending, then failed: the ledger never moved.
+    const first = await pendingRefund();
+    expect((await transfer(demo.orgId, first.refundId))?.amount).toBeUndefined();
+    expect((await deliver(demo, updated(first.refund, first.refundId, 'pending'))).status).toBe(200);
+    expect(await reversals('ReversalSucceeded')).toBe(0);
+    expect((await deliver(demo, updated(first.refund, first.refundId, 'failed'))).status).toBe(200);
+    expect(await reversals('ReversalFailed')).toBe(1);
+    expect(await transfer(demo.orgId, first.refundId)).toBeUndefined();
+
+    // Pending, then succeeded: reversed once, however often it is told.
+    const second = await pendingRefund();
+    expect(await transfer(demo.orgId, second.refundId)).toBeUndefined();
+    const succeeded = updated(second.refund, second.refundId, 'succeeded');
+    for (const body of [succeeded, succeeded]) expect((await deliver(demo, body)).status).toBe(200);
+    expect(await reversals('ReversalSucceeded')).toBe(1);
+    expect((await transfer(demo.orgId, second.refundId))?.amount).toBe(1000n);
+  });
+
   it('shows the webhook URL to the organization’s admins only', async () => {
     const settings = await app.request('GET', '/v1/payments/settings', { token: demo.token });
     expect(settings.status, describeResponse(settings)).toBe(200);

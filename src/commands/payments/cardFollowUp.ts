@@ -115,10 +115,12 @@ export function refundRequest(
 }
 
 /**
- * Applies the processor's answer to a refund: taken (succeeded, or pending on its side) →
- * reversed on the ledger once; failed or canceled, or a definite refusal → failed; no answer,
- * or one that may change (rate limited, unavailable, conflict) → still requested. Answers the
- * failure recorded, if any, and whether the outcome is still unknown.
+ * Applies the processor's answer to a refund: succeeded → reversed on the ledger once; failed
+ * or canceled, or a definite refusal → failed; pending or needing action on the processor's
+ * side (a pending refund can still fail), no answer, or one that may change (rate limited,
+ * unavailable, conflict) → still requested, its amount held back, until the webhook or the
+ * follow-up brings the outcome. Answers the failure recorded, if any, and whether the outcome
+ * is still unknown.
  */
 export async function applyRefundAnswer(
   context: CommandContext,
@@ -130,10 +132,12 @@ export async function applyRefundAnswer(
 ): Promise<{ failure: { code: string; message: string } | null; unknown: boolean }> {
   const paymentId = state.intent?.paymentId ?? '';
   const asked = { paymentId, refundId, amount, saleTransferId: state.transferId };
-  if (answer.ok && answer.value.status !== 'failed' && answer.value.status !== 'canceled') {
+  if (answer.ok && answer.value.status === 'succeeded') {
     await recordRefundOutcome(context, orgId, asked, { outcome: 'succeeded', providerRef: answer.value.id });
     return { failure: null, unknown: false };
   }
+  if (answer.ok && (answer.value.status === 'pending' || answer.value.status === 'requires_action'))
+    return { failure: null, unknown: true };
   if (!answer.ok && answer.failure.kind === 'unavailable' && answer.failure.mayHaveHappened)
     return { failure: null, unknown: true };
   const failure = answer.ok

@@ -255,6 +255,8 @@ async function applyRefund(
   if (refund.currency !== stripe || refund.amount !== cardUnits(amount, intent.scale, stripe).stripeAmount)
     return 'the Refund’s amount or currency is not the refund’s';
   if (refund.status === 'requires_action') return 'the Refund still requires action';
+  // Pending can still end failed: nothing is reversed until the processor says succeeded.
+  if (refund.status === 'pending') return 'the Refund is still pending';
   const target = { paymentId, refundId, amount, saleTransferId: state.transferId };
   await recordRefundOutcome(
     context,
