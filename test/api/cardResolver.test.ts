@@ -159,12 +159,13 @@ describe.skipIf(!run)('the background card resolver on PostgreSQL', () => {
   it('settles a processing payment whose webhook never comes by retrieving it, posting once; a late webhook changes nothing', async () => {
     const { paymentId, status } = await pay('tok_processingSucceeds', '25.50');
     expect(status).toBe('pending');
-    await until(
-      () => count(paymentId, 'PaymentSucceeded'),
-      (found) => found === 1,
+    // The resolver records the outcome, then its ask: wait for both.
+    const stream = await until(
+      () => events(paymentId),
+      (found) =>
+        found.filter((event) => event.type === 'PaymentSucceeded').length === 1 &&
+        found.some((event) => event.type === 'ProviderStatusQueried'),
     );
-    const stream = await events(paymentId);
-    expect(stream.some((event) => event.type === 'ProviderStatusQueried')).toBe(true);
     // Settled by the platform on its own: no webhook, no read by anyone.
     expect(stream.find((event) => event.type === 'PaymentSucceeded')?.actor).toMatchObject({
       kind: 'system',
