@@ -14,9 +14,9 @@ import {
   followUp,
   reversalWaiting,
   startRounds,
+  waitingTargets,
   type FollowUpKind,
   type FollowUpOptions,
-  type FollowUpTarget,
 } from './followUp.js';
 
 export const CARD_RESOLVER_INTERVAL_MS = 15_000;
@@ -58,38 +58,11 @@ export async function resolveCardPending(
   now: Date,
   options: FollowUpOptions = CARD_RESOLVER_DEFAULTS,
 ): Promise<number> {
-  const before = new Date(now.getTime() - options.graceMs).toISOString();
   // `initiated` too: a payment whose creation answer was lost stays initiated (no reference).
-  const waitingPayments = await services.db.query<{ org_id: string; payment_id: string }>(
-    `SELECT org_id, payment_id FROM rm_payments
-      WHERE status IN ('initiated', 'pending') AND provider = 'stripe' AND updated_at < $1
-        AND status_queries < $3
-      ORDER BY updated_at, payment_id LIMIT $2`,
-    [before, options.batchMax, options.attemptsMax],
-  );
-  const waitingRefunds = await services.db.query<{
-    org_id: string;
-    payment_id: string;
-    reversal_id: string;
-  }>(
-    `SELECT org_id, payment_id, reversal_id FROM rm_payment_reversals
-      WHERE status = 'requested' AND provider = 'stripe' AND updated_at < $1 AND status_queries < $3
-      ORDER BY updated_at, reversal_id LIMIT $2`,
-    [before, options.batchMax, options.attemptsMax],
-  );
-  const paymentTargets: FollowUpTarget[] = waitingPayments.rows.map((row) => ({
-    orgId: row.org_id,
-    paymentId: row.payment_id,
-    reversalId: null,
-  }));
-  const refundTargets: FollowUpTarget[] = waitingRefunds.rows.map((row) => ({
-    orgId: row.org_id,
-    paymentId: row.payment_id,
-    reversalId: row.reversal_id,
-  }));
+  const waiting = await waitingTargets(services, 'stripe', ['initiated', 'pending'], now, options);
   return (
-    (await followUp(services, paymentTargets, payments, options.attemptsMax)) +
-    (await followUp(services, refundTargets, refunds, options.attemptsMax))
+    (await followUp(services, waiting.payments, payments, options.attemptsMax)) +
+    (await followUp(services, waiting.reversals, refunds, options.attemptsMax))
   );
 }
 

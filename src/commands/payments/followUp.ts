@@ -51,6 +51,51 @@ export function reversalWaiting(state: PaymentState, target: FollowUpTarget): bo
   );
 }
 
+/** Payment statuses a resolver follows up: a fixed list, written into its query as literals. */
+export type WaitingStatus = 'initiated' | 'pending';
+
+/**
+ * One round's targets for a provider: its payments in `statuses` and its reversals or refunds
+ * still requested, each past the grace and under the attempts, oldest first, a batch of each.
+ * The statuses are literals in the SQL (not a parameter) so the partial index on unsettled
+ * payments applies.
+ */
+export async function waitingTargets(
+  services: Services,
+  provider: 'mpesa' | 'stripe',
+  statuses: readonly WaitingStatus[],
+  now: Date,
+  options: FollowUpOptions,
+): Promise<{ payments: FollowUpTarget[]; reversals: FollowUpTarget[] }> {
+  const before = new Date(now.getTime() - options.graceMs).toISOString();
+  const args = [before, options.batchMax, options.attemptsMax, provider];
+  const payments = await services.db.query<{ org_id: string; payment_id: string }>(
+    `SELECT org_id, payment_id FROM rm_payments
+      WHERE status IN (${statuses.map((status) => `'${status}'`).join(', ')}) AND provider = $4
+        AND updated_at < $1 AND status_queries < $3
+      ORDER BY updated_at, payment_id LIMIT $2`,
+    args,
+  );
+  const reversals = await services.db.query<{ org_id: string; payment_id: string; reversal_id: string }>(
+    `SELECT org_id, payment_id, reversal_id FROM rm_payment_reversals
+      WHERE status = 'requested' AND provider = $4 AND updated_at < $1 AND status_queries < $3
+      ORDER BY updated_at, reversal_id LIMIT $2`,
+    args,
+  );
+  return {
+    payments: payments.rows.map((row) => ({
+      orgId: row.org_id,
+      paymentId: row.payment_id,
+      reversalId: null,
+    })),
+    reversals: reversals.rows.map((row) => ({
+      orgId: row.org_id,
+      paymentId: row.payment_id,
+      reversalId: row.reversal_id,
+    })),
+  };
+}
+
 /** Follows up each target once (skipping any settled meanwhile); answers how many were asked about. */
 export async function followUp(
   services: Services,

@@ -13,9 +13,9 @@ import {
   followUp,
   reversalWaiting,
   startRounds,
+  waitingTargets,
   type FollowUpKind,
   type FollowUpOptions,
-  type FollowUpTarget,
 } from './followUp.js';
 import { queryProvider, queryReversal } from './mpesaFlows.js';
 
@@ -58,36 +58,10 @@ export async function resolvePending(
   now: Date,
   options: ResolverOptions = RESOLVER_DEFAULTS,
 ): Promise<number> {
-  const before = new Date(now.getTime() - options.graceMs).toISOString();
-  const waitingPayments = await services.db.query<{ org_id: string; payment_id: string }>(
-    `SELECT org_id, payment_id FROM rm_payments
-      WHERE status = 'pending' AND provider = 'mpesa' AND updated_at < $1 AND status_queries < $3
-      ORDER BY updated_at, payment_id LIMIT $2`,
-    [before, options.batchMax, options.attemptsMax],
-  );
-  const waitingReversals = await services.db.query<{
-    org_id: string;
-    payment_id: string;
-    reversal_id: string;
-  }>(
-    `SELECT org_id, payment_id, reversal_id FROM rm_payment_reversals
-      WHERE status = 'requested' AND provider = 'mpesa' AND updated_at < $1 AND status_queries < $3
-      ORDER BY updated_at, reversal_id LIMIT $2`,
-    [before, options.batchMax, options.attemptsMax],
-  );
-  const paymentTargets: FollowUpTarget[] = waitingPayments.rows.map((row) => ({
-    orgId: row.org_id,
-    paymentId: row.payment_id,
-    reversalId: null,
-  }));
-  const reversalTargets: FollowUpTarget[] = waitingReversals.rows.map((row) => ({
-    orgId: row.org_id,
-    paymentId: row.payment_id,
-    reversalId: row.reversal_id,
-  }));
+  const waiting = await waitingTargets(services, 'mpesa', ['pending'], now, options);
   return (
-    (await followUp(services, paymentTargets, payments, options.attemptsMax)) +
-    (await followUp(services, reversalTargets, reversals, options.attemptsMax))
+    (await followUp(services, waiting.payments, payments, options.attemptsMax)) +
+    (await followUp(services, waiting.reversals, reversals, options.attemptsMax))
   );
 }
 
