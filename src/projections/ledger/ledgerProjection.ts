@@ -6,6 +6,7 @@
  * projects every event in SQL instead (ledgerRebuild.ts).
  */
 import type { SqlClient } from '../../adapters/db/database.js';
+import { plainArray, textArray } from '../../adapters/db/arrayLiteral.js';
 import type { RecordedEvent } from '../../adapters/eventstore/port.js';
 import { LEDGER_EVENT_TYPES, type LedgerEvent, type TransferRecord } from '../../domain/ledger/events.js';
 import { formatAmount } from '../../domain/ledger/money.js';
@@ -108,6 +109,12 @@ class BatchFold {
   readonly deltas = new Map<string, Delta>();
   readonly transfers = new Map<string, TransferRow>();
   readonly touched = new Set<string>();
+  /**
+   * Transfers this batch created and did not change afterwards, kept as their records: written
+   * as column arrays (see insertCreated), the cheapest form for PostgreSQL to take rows in. A
+   * later event of the batch that changes one makes it a row (`row`).
+   */
+  readonly fresh = new Map<string, { record: TransferRecord; stamp: Stamp; orgId: string }>();
 
   delta(org: string, address: string): Delta {
     const k = key(org, address);
@@ -127,20 +134,32 @@ class BatchFold {
     return found;
   }
 
+  /** A transfer's row to change: loaded, or made now from the record this batch created. */
+  row(k: string): TransferRow | undefined {
+    const found = this.transfers.get(k);
+    if (found) return found;
+    const created = this.fresh.get(k);
+    if (!created) return undefined;
+    const made = transferRow(created.orgId, created.record, created.stamp);
+    this.transfers.set(k, made);
+    this.fresh.delete(k);
+    return made;
+  }
+
   create(event: RecordedEvent, record: TransferRecord, stamp: Stamp): void {
-    const at = stamp.at;
-    this.transfers.set(key(event.orgId, record.transferId), transferRow(event, record, stamp));
-    this.touched.add(key(event.orgId, record.transferId));
+    const created = key(event.orgId, record.transferId);
+    this.touched.add(created);
+    this.fresh.set(created, { record, stamp, orgId: event.orgId });
     this.move(event, record, record.pending ? 'pending' : 'posted', record.amount);
     if (record.reversalOf === null) return;
-    const original = this.transfers.get(key(event.orgId, record.reversalOf));
+    const original = this.row(key(event.orgId, record.reversalOf));
     if (!original) return;
     const scale = scaleOf(original.amount);
     original.reversed_amount = formatAmount(
       unitsAt(original.reversed_amount, scale) + unitsAt(record.amount, scale),
       scale,
     );
-    original.updated_at = at;
+    original.updated_at = stamp.at;
     this.touched.add(key(event.orgId, record.reversalOf));
   }
 
@@ -208,11 +227,11 @@ function stampOf(event: RecordedEvent): Stamp {
   };
 }
 
-function transferRow(event: RecordedEvent, record: TransferRecord, stamp: Stamp): TransferRow {
+function transferRow(orgId: string, record: TransferRecord, stamp: Stamp): TransferRow {
   const { at } = stamp;
   const zero = formatAmount(0n, scaleOf(record.amount));
   return {
-    org_id: event.orgId,
+    org_id: orgId,
     transfer_id: record.transferId,
     debit_account: record.debitAccount,
     credit_account: record.creditAccount,
@@ -329,7 +348,7 @@ export const ledgerProjection: Projection = {
         case 'PendingTransferPosted':
         case 'PendingTransferVoided':
         case 'PendingTransferExpired': {
-          const row = fold.transfers.get(key(event.orgId, e.data.transferId));
+          const row = fold.row(key(event.orgId, e.data.transferId));
           if (!row) throw new Error(`ledger projection: ${e.data.transferId} is not known`);
           const record = { debitAccount: row.debit_account, creditAccount: row.credit_account };
           fold.move(event, record, 'pending', row.amount, true);
@@ -406,8 +425,10 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
       ],
     );
   }
+  await insertCreated(tx, [...fold.fresh.values()]);
   const transfers = [...fold.touched].flatMap((k) => {
-    const row = fold.transfers.get(k);
+    // The fresh ones went in above; what is left was loaded or changed.
+    const row = fold.fresh.has(k) ? undefined : fold.transfers.get(k);
     return row ? [row] : [];
   });
   if (transfers.length > 0) {
@@ -421,4 +442,96 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
       [JSON.stringify(transfers)],
     );
   }
+}
+
+/**
+ * Transfers created by this batch and not changed since, as one INSERT over column arrays:
+ * PostgreSQL takes rows this way at about two thirds of the CPU of a JSON record set (measured:
+ * the row's text fields parse once, not once as JSON and again as a column). What every
+ * transfer of one event shares (organization, time, position) is sent once per event. The
+ * derived columns are worked out in SQL exactly as transferRow does them (a zero keeps the
+ * amount's scale: `amount * 0`), so both paths, and a rebuild, write the same rows.
+ */
+async function insertCreated(
+  tx: SqlClient,
+  created: readonly { record: TransferRecord; stamp: Stamp; orgId: string }[],
+): Promise<void> {
+  if (created.length === 0) return;
+  const stamps = new Map<Stamp, number>();
+  const eventOrg: string[] = [];
+  const eventAt: string[] = [];
+  const eventCommit: string[] = [];
+  const eventPrepare: string[] = [];
+  const columns = {
+    event: [] as number[],
+    transferId: [] as string[],
+    debit: [] as string[],
+    credit: [] as string[],
+    asset: [] as string[],
+    amount: [] as string[],
+    code: [] as string[],
+    pending: [] as boolean[],
+    timeoutAt: [] as (string | null)[],
+    reversalOf: [] as (string | null)[],
+    reference: [] as (string | null)[],
+    metadata: [] as string[],
+  };
+  for (const { record, stamp, orgId } of created) {
+    let event = stamps.get(stamp);
+    if (event === undefined) {
+      event = stamps.size + 1;
+      stamps.set(stamp, event);
+      eventOrg.push(orgId);
+      eventAt.push(stamp.at);
+      eventCommit.push(stamp.commit);
+      eventPrepare.push(stamp.prepare);
+    }
+    columns.event.push(event);
+    columns.transferId.push(record.transferId);
+    columns.debit.push(record.debitAccount);
+    columns.credit.push(record.creditAccount);
+    columns.asset.push(record.asset);
+    columns.amount.push(record.amount);
+    columns.code.push(record.code);
+    columns.pending.push(record.pending);
+    columns.timeoutAt.push(record.timeoutAt);
+    columns.reversalOf.push(record.reversalOf);
+    columns.reference.push(record.reference);
+    columns.metadata.push(JSON.stringify(record.metadata));
+  }
+  await tx.query(
+    `INSERT INTO rm_ledger_transfers (${TRANSFER_COLUMNS})
+     SELECT e.org_id, u.transfer_id, u.debit_account, u.credit_account, u.asset, u.amount,
+            CASE WHEN u.pending THEN u.amount * 0 ELSE u.amount END, u.amount * 0, u.code,
+            CASE WHEN u.pending THEN 'pending' ELSE 'posted' END, u.pending, u.timeout_at, u.reversal_of,
+            u.reference, u.metadata, e.at, e.at, e.commit_position, e.prepare_position, NULL, NULL, NULL
+       FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[],
+                   $8::boolean[], $9::timestamptz[], $10::text[], $11::text[], $12::jsonb[])
+              AS u(event, transfer_id, debit_account, credit_account, asset, amount, code, pending, timeout_at,
+                   reversal_of, reference, metadata)
+       JOIN unnest($13::text[], $14::timestamptz[], $15::bigint[], $16::bigint[]) WITH ORDINALITY
+              AS e(org_id, at, commit_position, prepare_position, event) USING (event)
+     ON CONFLICT (org_id, transfer_id) DO UPDATE SET posted_amount = excluded.posted_amount,
+       reversed_amount = excluded.reversed_amount, status = excluded.status, updated_at = excluded.updated_at,
+       resolved_commit_position = excluded.resolved_commit_position,
+       resolved_prepare_position = excluded.resolved_prepare_position, resolved_at = excluded.resolved_at`,
+    [
+      plainArray(columns.event),
+      textArray(columns.transferId),
+      textArray(columns.debit),
+      textArray(columns.credit),
+      textArray(columns.asset),
+      textArray(columns.amount),
+      textArray(columns.code),
+      plainArray(columns.pending),
+      textArray(columns.timeoutAt),
+      textArray(columns.reversalOf),
+      textArray(columns.reference),
+      textArray(columns.metadata),
+      textArray(eventOrg),
+      textArray(eventAt),
+      textArray(eventCommit),
+      textArray(eventPrepare),
+    ],
+  );
 }
