@@ -31,6 +31,9 @@ export class NotJsonError extends Error {
  * (`$` is the value itself) when it is not plain JSON.
  */
 export function canonicalJson(value: unknown, path = '$'): string {
+  // Data built in key order (the ledger's transfer records) is encoded natively, several times
+  // faster than a walk that builds the text; anything else, or anything wrong, is walked.
+  if (isCanonicalAsIs(value, 0)) return JSON.stringify(value);
   return new Encoder(path).encode(value);
 }
 
@@ -41,6 +44,47 @@ export function assertJson(value: unknown, path = '$'): asserts value is JsonVal
 
 /** Printable ASCII but the quote and the backslash: encoded as themselves. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * True when JSON.stringify(value) is already the canonical encoding: plain JSON (as the
+ * Encoder accepts it) whose every object lists its keys in code-unit order — JSON.stringify
+ * writes keys in Object.keys order, and encodes strings and numbers exactly as the Encoder
+ * does. False at the first doubt: the Encoder then sorts, or names what is wrong.
+ */
+function isCanonicalAsIs(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return PLAIN.test(value) || (!value.includes('\u0000') && value.isWellFormed());
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= JSON_DEPTH_MAX) return false;
+      // JSON.stringify would call a toJSON method; the Encoder never does.
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i += 1) {
+          if (!isCanonicalAsIs(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      for (let i = 0; i < keys.length; i += 1) {
+        const key = keys[i] as string;
+        if (i > 0 && !((keys[i - 1] as string) < key)) return false;
+        if (!isCanonicalAsIs(key, depth) || !isCanonicalAsIs(record[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
 
 /**
  * One walk that validates and encodes. It runs for every event and every transfer's request

@@ -106,4 +106,51 @@ describe('the in-process publisher', () => {
       await bus.close();
     }
   });
+
+  it('moves past what nobody listens to without publishing it, and publishes once someone does', async () => {
+    const store = new SqlEventStore(database.db);
+    const bus = new MemoryBus();
+    let publishes = 0;
+    const publish = bus.publish.bind(bus);
+    bus.publish = (events) => {
+      publishes += 1;
+      return publish(events);
+    };
+    const projector = new Projector(database.db, store, PROJECTIONS);
+    const publisher = new EventPublisher(database.db, store, bus, {
+      checkpointName: null,
+      horizon: () => projector.position,
+      log: quiet,
+    });
+    projector.start();
+    publisher.start();
+    const published = async (): Promise<void> => {
+      const head = await store.headPosition();
+      await until(
+        () => publisher.status().publishedThrough === (head ? formatPosition(head) : null),
+        'the publisher to pass the head',
+      );
+    };
+    try {
+      const org = testOrg();
+      for (let index = 0; index < 5; index += 1)
+        await store.append(`${org}.quiet-${index}`, [newEvent('ThingHappened', { index })], 'any');
+      await published();
+      expect(publishes, 'nobody listened: nothing built or published').toBe(0);
+      const heard: BusEvent[] = [];
+      bus.subscribe({}, (event) => {
+        heard.push(event);
+      });
+      for (let index = 0; index < 3; index += 1)
+        await store.append(`${org}.heard-${index}`, [newEvent('ThingHappened', { index })], 'any');
+      await published();
+      expect(heard.map((event) => event.streamName)).toEqual(
+        [0, 1, 2].map((index) => `${org}.heard-${index}`),
+      );
+    } finally {
+      await publisher.stop();
+      await projector.stop();
+      await bus.close();
+    }
+  });
 });

@@ -99,3 +99,53 @@ describe('canonical JSON', () => {
     }
   });
 });
+
+/** An independent definition: sort every object's keys, then JSON.stringify. */
+function reference(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${(value as readonly JsonValue[]).map(reference).join(',')}]`;
+  const record = value as Readonly<Record<string, JsonValue>>;
+  return `{${Object.keys(record)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${reference(record[key] as JsonValue)}`)
+    .join(',')}}`;
+}
+
+/** The same value with every object's keys written in code-unit order (the native path). */
+function sortedCopy(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return (value as readonly JsonValue[]).map(sortedCopy);
+  const record = value as Readonly<Record<string, JsonValue>>;
+  // fromEntries makes own properties, "__proto__" included (an assignment would not).
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, sortedCopy(record[key] as JsonValue)]),
+  );
+}
+
+describe('canonical JSON, encoded natively when keys are already in order', () => {
+  it('gives the reference encoding whether the keys came in order or not', () => {
+    const keyed = fc.jsonValue({ maxDepth: 4 }).map((value) => value as JsonValue);
+    fc.assert(
+      fc.property(keyed, fc.nat(), (value, seed) => {
+        const expected = reference(value);
+        expect(canonicalJson(value)).toBe(expected);
+        expect(canonicalJson(sortedCopy(value))).toBe(expected);
+        expect(canonicalJson(shuffleKeys(value, seed))).toBe(expected);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('still refuses what JSON cannot carry in data whose keys are in order', () => {
+    expect(() => canonicalJson({ a: 1, b: { c: undefined } })).toThrow(NotJsonError);
+    expect(() => canonicalJson({ a: 'x\u0000' })).toThrow(/U\+0000/);
+    expect(() => canonicalJson({ a: '\ud800' })).toThrow(/well-formed/);
+    expect(() => canonicalJson({ a: new Date(0) })).toThrow(/plain objects/);
+    expect(() => canonicalJson([1, Number.POSITIVE_INFINITY])).toThrow(NotJsonError);
+    const withToJson = Object.assign([1, 2], { toJSON: () => 'changed' });
+    expect(canonicalJson(withToJson)).toBe('[1,2]');
+    expect(canonicalJson({ '10': 'a', '9': 'b' })).toBe('{"10":"a","9":"b"}');
+  });
+});

@@ -42,16 +42,55 @@ export const REDACTED = '[redacted]';
 /** Nesting deeper than this is cut: events are small, and the walk must be bounded. */
 const REDACT_DEPTH_MAX = 32;
 
+/** Keys whose verdict is remembered, at most: event data reuses a small set of field names. */
+const KEY_VERDICTS_MAX = 4_096;
+const keyVerdicts = new Map<string, boolean>();
+
+function isSecretField(key: string): boolean {
+  let verdict = keyVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = SECRET_FIELD.test(key);
+    if (keyVerdicts.size < KEY_VERDICTS_MAX) keyVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/**
+ * `value` with every secret field's value replaced. What holds nothing to replace is returned
+ * as it is, not copied (a batch of a thousand transfers has nothing secret in it): callers
+ * treat event data as read-only, as every reader of an event does.
+ */
 export function redactSecrets(value: JsonValue, depth = 0): JsonValue {
   if (depth > REDACT_DEPTH_MAX) return REDACTED;
-  if (Array.isArray(value))
-    return (value as readonly JsonValue[]).map((item) => redactSecrets(item, depth + 1));
-  if (value !== null && typeof value === 'object') {
-    const copy: Record<string, JsonValue> = {};
-    for (const [key, item] of Object.entries(value)) {
-      copy[key] = SECRET_FIELD.test(key) ? REDACTED : redactSecrets(item, depth + 1);
+  if (Array.isArray(value)) {
+    const items = value as readonly JsonValue[];
+    let copy: JsonValue[] | null = null;
+    for (let i = 0; i < items.length; i += 1) {
+      const item = items[i] as JsonValue;
+      const redacted = redactSecrets(item, depth + 1);
+      if (copy === null && redacted !== item) copy = items.slice(0, i);
+      copy?.push(redacted);
     }
-    return copy;
+    return copy ?? items;
+  }
+  if (value !== null && typeof value === 'object') {
+    const record = value as Readonly<Record<string, JsonValue>>;
+    const keys = Object.keys(record);
+    let copy: Record<string, JsonValue> | null = null;
+    for (let i = 0; i < keys.length; i += 1) {
+      const key = keys[i] as string;
+      const item = record[key] as JsonValue;
+      const redacted = isSecretField(key) ? REDACTED : redactSecrets(item, depth + 1);
+      if (copy === null && redacted !== item) {
+        copy = {};
+        for (let j = 0; j < i; j += 1) {
+          const earlier = keys[j] as string;
+          copy[earlier] = record[earlier] as JsonValue;
+        }
+      }
+      if (copy !== null) copy[key] = redacted;
+    }
+    return copy ?? value;
   }
   return value;
 }

@@ -36,6 +36,10 @@ export class MemoryBus implements EventBus {
     };
   }
 
+  reachesNobody(): boolean {
+    return !this.closed && this.subscribers.size === 0;
+  }
+
   health(): 'ok' {
     return 'ok';
   }

@@ -40,6 +40,12 @@ export interface EventBus {
    * resuming after a crash skips what was stored but not yet checkpointed. Null when empty.
    */
   lastPublishedEventId?(): Promise<string | null>;
+  /**
+   * True when publishing now would reach nobody and keep nothing (an in-process bus no one in
+   * this process listens to): the publisher then moves its place without building the events'
+   * wire form. A bus that stores what it is given (JetStream) never says so.
+   */
+  reachesNobody?(): boolean;
   /** Whether the bus could be reached the last time it was used. */
   health(): BusHealth;
   close(): Promise<void>;

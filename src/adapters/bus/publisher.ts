@@ -184,7 +184,8 @@ export class EventPublisher {
     this.markCaughtUp(false);
     const offered = resync ? null : this.takeOffered(from);
     if (offered && comparePositions(offered.next, horizon) <= 0) {
-      if (offered.events.length > 0) await this.bus.publish(offered.events.map(toBusEvent));
+      if (offered.events.length > 0 && !this.bus.reachesNobody?.())
+        await this.bus.publish(offered.events.map(toBusEvent));
       this.checkpoint = offered.next;
       this.published += offered.events.length;
       return { published: offered.events.length, more: true };
@@ -202,7 +203,7 @@ export class EventPublisher {
       const index = last === null ? -1 : events.findIndex((event) => event.eventId === last);
       if (index >= 0) events = events.slice(index + 1);
     }
-    if (events.length > 0) await this.bus.publish(events.map(toBusEvent));
+    if (events.length > 0 && !this.bus.reachesNobody?.()) await this.bus.publish(events.map(toBusEvent));
     await this.save(from, next, events.length);
     this.checkpoint = next;
     this.published += events.length;

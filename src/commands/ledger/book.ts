@@ -12,7 +12,12 @@ import type { EventMetadata, EventStore, NewEvent, Position } from '../../adapte
 import { READ_PAGE_MAX } from '../../adapters/eventstore/port.js';
 import { ConcurrencyError, LedgerlineError } from '../../domain/errors.js';
 import { streamName } from '../../domain/streamName.js';
-import { decideLedger, type LedgerCommand, type LedgerResult } from '../../domain/ledger/decide.js';
+import {
+  decideLedger,
+  ledgerEventBytes,
+  type LedgerCommand,
+  type LedgerResult,
+} from '../../domain/ledger/decide.js';
 import type { LedgerEvent } from '../../domain/ledger/events.js';
 import { evolveLedger, initialLedger, type LedgerState } from '../../domain/ledger/state.js';
 import type { SnapshotStore } from './snapshots.js';
@@ -178,7 +183,7 @@ class Book {
         continue;
       }
       const size = decision.events.reduce(
-        (sum, event) => sum + JSON.stringify(event.data).length + ENVELOPE_BYTES_ESTIMATE,
+        (sum, event) => sum + ledgerEventBytes(event) + ENVELOPE_BYTES_ESTIMATE,
         0,
       );
       if (
