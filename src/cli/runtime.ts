@@ -131,12 +131,16 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       log.warn({ err: error }, 'a live feed listener failed');
     });
     // Other nodes' commits reach this node's caches through the bus (its own projector tells
-    // them directly); on the in-process bus this repeats what the projector said, harmlessly.
-    const stopForgetting = bus.subscribe({}, (event) => {
-      credentials.forget([event]);
-      limits.forget([event]);
-      vault.forget([event]);
-    });
+    // them directly). On the in-process bus beside this process's own projector, the bus
+    // carries only what the projector already said: no listener, so publishing builds nothing.
+    const stopForgetting =
+      config.natsUrl || !projector
+        ? bus.subscribe({}, (event) => {
+            credentials.forget([event]);
+            limits.forget([event]);
+            vault.forget([event]);
+          })
+        : () => undefined;
     const secret = await signingSecret(config);
     const providers = createPaymentProviders({
       mode: config.providers,
