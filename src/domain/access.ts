@@ -78,8 +78,13 @@ export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
 }
 
+/** Each role's scopes as a set, made once: authentication asks on every request. */
+const ALLOWED: ReadonlyMap<Role, ReadonlySet<Scope>> = new Map(
+  (Object.keys(ROLE_SCOPES) as Role[]).map((role) => [role, new Set(ROLE_SCOPES[role])]),
+);
+
 export function scopesAllowedFor(role: Role): ReadonlySet<Scope> {
-  return new Set(ROLE_SCOPES[role]);
+  return ALLOWED.get(role) ?? new Set();
 }
 
 /** Scopes in `wanted` that `role` does not carry: empty when a key may hold them. */

@@ -3,7 +3,7 @@
  * A bad credential is a 401 that never says which part was wrong.
  */
 import { isApiKeyToken, parseApiKeyToken, secretMatches } from '../crypto/apiKeys.js';
-import { ROLE_SCOPES } from '../../domain/access.js';
+import { scopesAllowedFor } from '../../domain/access.js';
 import { LedgerlineError } from '../../domain/errors.js';
 import type { Services } from '../../commands/context.js';
 import type { Principal } from '../../commands/principal.js';
@@ -43,7 +43,7 @@ export async function authenticate(
     if (key.creator_status !== null && key.creator_status !== 'active') {
       throw new LedgerlineError('UNAUTHENTICATED', 'The member who made this API key is no longer active.');
     }
-    const allowed = new Set(ROLE_SCOPES[key.role]);
+    const allowed = scopesAllowedFor(key.role);
     return {
       orgId: key.org_id,
       actor: { kind: 'api_key', id: key.key_id },
