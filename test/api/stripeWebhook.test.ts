@@ -323,11 +323,52 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
       resultCode: 'insufficient_funds',
     });
     expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
-    // A success arriving after the failure changes nothing.
-    const late = eventBody('payment_intent.succeeded', payment, demo.orgId, 900, 'succeeded');
-    expect((await deliver(demo, late)).status).toBe(200);
+  });
+
+  it('records a failed card payment charged after all (its PaymentIntent confirmed again), once, with an alert', async () => {
+    const payment = await processingPayment(demo, '12.00');
+    const failed = eventBody(
+      'payment_intent.payment_failed',
+      payment,
+      demo.orgId,
+      1200,
+      'requires_payment_method',
+      {
+        last_payment_error: { code: 'card_declined', message: 'Your card was declined.' },
+      },
+    );
+    expect((await deliver(demo, failed)).status).toBe(200);
     expect(await paymentStatus(demo, payment.paymentId)).toBe('PaymentFailed');
     expect(await transfer(demo.orgId, payment.paymentId)).toBeUndefined();
+    // The customer confirms the same PaymentIntent again and it succeeds: the money was taken.
+    const late = eventBody('payment_intent.succeeded', payment, demo.orgId, 1200, 'succeeded');
+    for (let copy = 0; copy < 2; copy += 1) expect((await deliver(demo, late)).status).toBe(200);
+    expect(await paymentStatus(demo, payment.paymentId)).toBe('PaymentSucceeded');
+    const posted = await transfer(demo.orgId, payment.paymentId);
+    expect(posted?.status).toBe('posted');
+    expect(posted?.amount).toBe(1200n);
+    const events = await app.server.runtime.store.readStream(`${demo.orgId}.payment-${payment.paymentId}`);
+    expect(events.filter((event) => event.type === 'PaymentSucceeded')).toHaveLength(1);
+    const alerts = events.filter((event) => event.type === 'ReconciliationAlertRaised');
+    expect(alerts.map((event) => event.data)).toEqual([
+      expect.objectContaining({ kind: 'card_succeeded_after_failure', transferId: payment.paymentId }),
+    ]);
+    // Another amount, or another PaymentIntent, is not this payment's and changes nothing.
+    const other = await processingPayment(demo, '7.00');
+    expect(
+      (
+        await deliver(
+          demo,
+          eventBody('payment_intent.payment_failed', other, demo.orgId, 700, 'requires_payment_method'),
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await deliver(demo, eventBody('payment_intent.succeeded', other, demo.orgId, 800, 'succeeded')))
+        .status,
+    ).toBe(200);
+    expect(await paymentStatus(demo, other.paymentId)).toBe('PaymentFailed');
+    expect(await transfer(demo.orgId, other.paymentId)).toBeUndefined();
   });
 
   it('an event naming another organization’s payment changes nothing, at either organization', async () => {

@@ -216,6 +216,35 @@ export async function recordCharge(
   return loadPayment(context, orgId, paymentId);
 }
 
+/**
+ * A card payment recorded failed whose PaymentIntent succeeded after all (confirmed again after
+ * a decline; Stripe says so by webhook): the money was taken, so the sale is posted — under the
+ * payment id, which the failure never used — and the payment becomes succeeded. Answers the
+ * transfer id (null when the ledger refused it, as for any capture).
+ */
+export async function recordChargeAfterFailure(
+  context: CommandContext,
+  orgId: string,
+  intent: PaymentIntent,
+  charge: CardPayment,
+  metadata: EventMetadata,
+): Promise<string | null> {
+  const transferId = await postCardSale(context, orgId, intent, metadata);
+  await recordOnPayment(
+    context,
+    orgId,
+    intent.paymentId,
+    {
+      type: 'Settle',
+      via: 'provider',
+      afterFailure: true,
+      result: { outcome: 'succeeded', receipt: charge.id, transferId },
+    },
+    metadata,
+  );
+  return transferId;
+}
+
 /** Settlement asset (the processor owes us) debited, sales revenue credited; id = payment id. */
 async function postCardSale(
   context: CommandContext,

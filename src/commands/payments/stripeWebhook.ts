@@ -17,8 +17,14 @@ import { formatAmount } from '../../domain/ledger/money.js';
 import { stripeCurrency } from '../../domain/payments/cardAmount.js';
 import { streamName } from '../../domain/streamName.js';
 import type { CommandContext, Services } from '../context.js';
-import { cardUnits, recordCharge, recordRefundOutcome, stripeCredentials } from './cardsFlow.js';
-import { systemContext } from './mpesaFlows.js';
+import {
+  cardUnits,
+  recordCharge,
+  recordChargeAfterFailure,
+  recordRefundOutcome,
+  stripeCredentials,
+} from './cardsFlow.js';
+import { raiseReconciliationAlert, systemContext } from './mpesaFlows.js';
 import { loadPayment } from './paymentStream.js';
 
 export type WebhookVerdict = 'applied' | 'duplicate' | 'ignored' | 'refused';
@@ -151,7 +157,9 @@ async function apply(
   const state = await loadPayment(context, orgId, paymentId);
   const intent = state.intent;
   if (intent?.kind !== 'card_payment') return 'no such card payment';
-  if (state.status !== 'initiated' && state.status !== 'pending')
+  // A failed payment can still succeed: its PaymentIntent may be confirmed again.
+  const afterFailure = state.status === 'failed' && event.type === 'payment_intent.succeeded';
+  if (state.status !== 'initiated' && state.status !== 'pending' && !afterFailure)
     return `the payment is already ${String(state.status)}`;
   if (state.providerRef !== null && state.providerRef !== charge.id)
     return 'the PaymentIntent is not this payment’s';
@@ -163,6 +171,25 @@ async function apply(
     return 'the PaymentIntent’s amount or currency is not the payment’s';
   if (event.type === 'payment_intent.succeeded') {
     if (charge.status !== 'succeeded') return `a succeeded event with status ${charge.status}`;
+    if (afterFailure) {
+      const transferId = await recordChargeAfterFailure(context, orgId, intent, charge, metadata);
+      context.services.log.warn(
+        { orgId, paymentId, transferId },
+        'a card payment recorded failed was charged after all; raised for reconciliation',
+      );
+      await raiseReconciliationAlert(
+        context,
+        orgId,
+        paymentId,
+        'card_succeeded_after_failure',
+        transferId,
+        transferId === null
+          ? `Stripe charged PaymentIntent ${charge.id} after the payment was recorded failed, and the ledger refused the sale: post it by hand.`
+          : `Stripe charged PaymentIntent ${charge.id} after the payment was recorded failed; the sale is posted as ${transferId}.`,
+        metadata,
+      );
+      return null;
+    }
     await recordCharge(context, orgId, intent, charge, undefined, metadata);
     return null;
   }

@@ -187,12 +187,15 @@ export type PaymentEvent =
  *   the ledger recorded it late with a fresh transfer (`transferId`);
  * - `payout_unposted`: the provider paid it but the ledger could not record it (float short);
  * - `outcome_unresolved`: the provider was asked the bounded number of times and never said
- *   (about the payment, or with `reversalId` about one of its reversals or refunds).
+ *   (about the payment, or with `reversalId` about one of its reversals or refunds);
+ * - `card_succeeded_after_failure`: a card payment recorded failed was charged after all (its
+ *   PaymentIntent confirmed again after a decline); the sale was posted then (`transferId`).
  */
 export const RECONCILIATION_KINDS = [
   'payout_settled_after_expiry',
   'payout_unposted',
   'outcome_unresolved',
+  'card_succeeded_after_failure',
 ] as const;
 export type ReconciliationKind = (typeof RECONCILIATION_KINDS)[number];
 
@@ -262,6 +265,12 @@ export type PaymentCommand =
       readonly result: SettlementResult;
       /** `ledger`: the ledger refused the reservation before the provider was asked. */
       readonly via: 'callback' | 'query' | 'provider' | 'ledger';
+      /**
+       * The processor says a payment recorded failed succeeded after all: a card PaymentIntent
+       * declined once and confirmed again. Money was taken, so the success stands over the
+       * failure. Without it, every terminal status is final.
+       */
+      readonly afterFailure?: boolean;
     }
   | {
       readonly type: 'RecordStatusQuery';
@@ -490,8 +499,10 @@ function settle(
   intent: PaymentIntent,
 ): D {
   const status = state.status ?? 'initiated';
+  const overturnsFailure =
+    status === 'failed' && command.afterFailure === true && command.result.outcome === 'succeeded';
   // A second answer about a settled payment (a duplicate callback, a late query) changes nothing.
-  if (TERMINAL.has(status)) return accept([], result(state, status, false));
+  if (TERMINAL.has(status) && !overturnsFailure) return accept([], result(state, status, false));
   // A refused reservation fails only a payment not sent yet: another writer may have sent it.
   if (command.via === 'ledger' && status !== 'initiated') return accept([], result(state, status, false));
   if (status === 'held') {

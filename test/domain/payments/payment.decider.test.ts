@@ -375,6 +375,8 @@ const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
   fc.constant(submit),
   fc.constant(success),
   fc.constant(failure),
+  // The processor charged a payment recorded failed after all (a PaymentIntent confirmed again).
+  fc.constant<PaymentCommand>({ ...success, afterFailure: true } as PaymentCommand),
   fc.constant<PaymentCommand>({ type: 'Cancel', reason: 'x' }),
   fc
     .boolean()
@@ -425,15 +427,20 @@ const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
 );
 
 describe('payment decider: properties', () => {
-  it('after any sequence: a settled outcome never changes, the refunded total never passes the amount, and at most one non-partial reversal lives', () => {
+  it('after any sequence: a settled outcome never changes (but a failure the processor overturns), the refunded total never passes the amount, and at most one non-partial reversal lives', () => {
     fc.assert(
       fc.property(fc.array(commandArbitrary, { maxLength: 25 }), (commands) => {
         let state = initialPaymentState;
         let settled: string | null = null;
         for (const command of commands) {
           state = when(state, command).state;
+          const overturned =
+            settled === 'failed' &&
+            command.type === 'Settle' &&
+            command.afterFailure === true &&
+            state.status === 'succeeded';
           if (settled !== null && ['succeeded', 'failed', 'cancelled', 'blocked'].includes(settled)) {
-            expect(state.status).toBe(settled);
+            if (!overturned) expect(state.status).toBe(settled);
           }
           settled = state.status;
           expect(reversibleUnits(state)).toBeGreaterThanOrEqual(0n);
@@ -505,5 +512,28 @@ describe('payment decider: properties', () => {
       }),
       { numRuns: 1_000 },
     );
+  });
+});
+
+describe('payment decider: a failure the processor overturns', () => {
+  const failed = run([initiate(CARD), submit, failure]);
+  const charged: PaymentCommand = { ...success, via: 'provider', afterFailure: true } as PaymentCommand;
+
+  it('a failed card payment charged after all succeeds, once', () => {
+    expect(failed.status).toBe('failed');
+    const outcome = when(failed, charged);
+    expect(outcome.ok && outcome.events.map((event) => event.type)).toEqual(['PaymentSucceeded']);
+    expect(outcome.state.status).toBe('succeeded');
+    const again = when(outcome.state, charged);
+    expect(again.ok && again.events).toEqual([]);
+  });
+
+  it('a success without afterFailure, and any other settled status, stays as it was', () => {
+    expect(when(failed, { ...success, via: 'provider' } as PaymentCommand).state.status).toBe('failed');
+    const cancelled = run([initiate(CARD), { type: 'Cancel', reason: 'x' }]);
+    expect(when(cancelled, charged).state.status).toBe(cancelled.status);
+    const overturnFailure: PaymentCommand = { ...failure, afterFailure: true } as PaymentCommand;
+    const succeeded = run([initiate(CARD), submit, success]);
+    expect(when(succeeded, overturnFailure).state.status).toBe('succeeded');
   });
 });
