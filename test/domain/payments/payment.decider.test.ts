@@ -376,7 +376,7 @@ const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
   fc.constant(success),
   fc.constant(failure),
   // The processor charged a payment recorded failed after all (a PaymentIntent confirmed again).
-  fc.constant<PaymentCommand>({ ...success, afterFailure: true } as PaymentCommand),
+  fc.constant<PaymentCommand>({ ...success, afterFailure: true }),
   fc.constant<PaymentCommand>({ type: 'Cancel', reason: 'x' }),
   fc
     .boolean()
@@ -517,7 +517,7 @@ describe('payment decider: properties', () => {
 
 describe('payment decider: a failure the processor overturns', () => {
   const failed = run([initiate(CARD), submit, failure]);
-  const charged: PaymentCommand = { ...success, via: 'provider', afterFailure: true } as PaymentCommand;
+  const charged: PaymentCommand = { ...success, via: 'provider', afterFailure: true };
 
   it('a failed card payment charged after all succeeds, once', () => {
     expect(failed.status).toBe('failed');
@@ -529,10 +529,10 @@ describe('payment decider: a failure the processor overturns', () => {
   });
 
   it('a success without afterFailure, and any other settled status, stays as it was', () => {
-    expect(when(failed, { ...success, via: 'provider' } as PaymentCommand).state.status).toBe('failed');
+    expect(when(failed, { ...success, via: 'provider' }).state.status).toBe('failed');
     const cancelled = run([initiate(CARD), { type: 'Cancel', reason: 'x' }]);
     expect(when(cancelled, charged).state.status).toBe(cancelled.status);
-    const overturnFailure: PaymentCommand = { ...failure, afterFailure: true } as PaymentCommand;
+    const overturnFailure: PaymentCommand = { ...failure, afterFailure: true };
     const succeeded = run([initiate(CARD), submit, success]);
     expect(when(succeeded, overturnFailure).state.status).toBe('succeeded');
   });
