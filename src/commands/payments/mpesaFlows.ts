@@ -18,11 +18,12 @@ import {
   type MpesaAmount,
 } from '../../domain/payments/mpesaAmount.js';
 import type { MpesaCallback } from '../../domain/payments/mpesaResults.js';
-import type {
-  PaymentIntent,
-  PaymentKind,
-  PaymentState,
-  ReconciliationKind,
+import {
+  receiptUnknown,
+  type PaymentIntent,
+  type PaymentKind,
+  type PaymentState,
+  type ReconciliationKind,
 } from '../../domain/payments/payment.js';
 import { isPhoneProblem, normalizeKenyanPhone, type Msisdn } from '../../domain/payments/phone.js';
 import { mappedAddress, type LedgerMapping } from '../../domain/payments/settings.js';
@@ -574,8 +575,13 @@ async function applyCallback(
 
   if (link.purpose === 'collection') {
     if (outcome.status === 'succeeded') {
-      const receipt = callback.kind === 'stk' ? (callback.payment?.receiptNumber ?? link.ref) : link.ref;
-      return settleCollection(context, orgId, state, receipt, metadata);
+      const named = callback.kind === 'stk' ? callback.payment?.receiptNumber : undefined;
+      if (state.status === 'succeeded') {
+        // Settled earlier by a status query, which names no receipt: this callback does.
+        if (named === undefined || !receiptUnknown(state)) return null;
+        return decideOnPayment(context, orgId, paymentId, { type: 'RecordReceipt', receipt: named }, metadata);
+      }
+      return settleCollection(context, orgId, state, named ?? link.ref, metadata);
     }
     return decideOnPayment(
       context,
@@ -916,6 +922,15 @@ export async function startReversal(
     throw new LedgerlineError(
       'INVALID_STATE',
       'Only a collection can be reversed; a payout is final once paid.',
+    );
+  }
+  // M-Pesa reverses by receipt: asking with the stand-in could only fail there, after the
+  // reversal was recorded as requested. Refused here instead, writing nothing.
+  if (state.status === 'succeeded' && receiptUnknown(state)) {
+    throw new LedgerlineError(
+      'INVALID_STATE',
+      'M-Pesa has not named this collection’s receipt yet (it was settled by a status query, which names none); it can be reversed once M-Pesa’s callback brings the receipt.',
+      { paymentId },
     );
   }
   const credentials = await mpesaCredentials(services, orgId);

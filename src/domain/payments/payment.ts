@@ -131,6 +131,11 @@ export type PaymentEvent =
       };
     }
   | { readonly type: 'PaymentCancelled'; readonly data: { paymentId: string; reason: string } }
+  /**
+   * M-Pesa's receipt for a collection settled before it was known (an STK status query names
+   * none, so the checkout id stood in): a reversal is asked by this receipt.
+   */
+  | { readonly type: 'PaymentReceiptRecorded'; readonly data: { paymentId: string; receipt: string } }
   | {
       readonly type: 'ProviderCallbackReceived';
       readonly data: { paymentId: string; providerRef: string | null; duplicate: boolean; body: object };
@@ -272,6 +277,8 @@ export type PaymentCommand =
        */
       readonly afterFailure?: boolean;
     }
+  /** A receipt M-Pesa named after the payment succeeded without one (see PaymentReceiptRecorded). */
+  | { readonly type: 'RecordReceipt'; readonly receipt: string }
   | {
       readonly type: 'RecordStatusQuery';
       /** The reversal or refund asked about; absent for the payment itself. */
@@ -369,6 +376,8 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
       return { ...state, status: 'failed', providerRef: event.data.providerRef ?? state.providerRef };
     case 'PaymentCancelled':
       return { ...state, status: 'cancelled' };
+    case 'PaymentReceiptRecorded':
+      return { ...state, receipt: event.data.receipt };
     case 'ProviderCallbackReceived':
       return {
         ...state,
@@ -417,6 +426,14 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
 }
 
 /** How a raised alert is remembered: its kind, and the reversal it is about when it is. */
+/**
+ * True while a succeeded payment's receipt is only the stand-in its provider reference gave (an
+ * M-Pesa collection settled by a status query, which names no receipt), or none at all.
+ */
+export function receiptUnknown(state: PaymentState): boolean {
+  return state.receipt === null || state.receipt === state.providerRef;
+}
+
 export function reconciliationKey(kind: ReconciliationKind, reversalId: string | undefined): string {
   return reversalId === undefined ? kind : `${kind}:${reversalId}`;
 }
@@ -692,6 +709,20 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
       );
     case 'Settle':
       return settle(command, state, intent);
+    case 'RecordReceipt':
+      // Only a succeeded payment still known by its stand-in (the provider's reference) learns
+      // its receipt; a real receipt is never replaced.
+      if (
+        state.status !== 'succeeded' ||
+        !receiptUnknown(state) ||
+        command.receipt === '' ||
+        command.receipt === state.receipt
+      )
+        return accept([], result(state, state.status ?? 'initiated', false));
+      return accept(
+        [{ type: 'PaymentReceiptRecorded', data: { paymentId: intent.paymentId, receipt: command.receipt } }],
+        result(state, 'succeeded', true),
+      );
     case 'RecordStatusQuery':
       if (
         command.reversalId !== undefined &&

@@ -135,6 +135,7 @@ export const PAYMENTS_EVENT_TYPES: readonly Event['type'][] = [
   'PaymentSucceeded',
   'PaymentFailed',
   'PaymentCancelled',
+  'PaymentReceiptRecorded',
   'ReversalRequested',
   'ReversalSucceeded',
   'ReversalFailed',
@@ -342,6 +343,11 @@ export const paymentsProjection: Projection = {
         case 'ProviderRequestStarted':
           updatePayment(payments, touched.payments, e.data.paymentId, at, (row) => {
             applyStatus(row, e);
+          });
+          break;
+        case 'PaymentReceiptRecorded':
+          updatePayment(payments, touched.payments, e.data.paymentId, at, (row) => {
+            row.receipt = e.data.receipt;
           });
           break;
         case 'ReversalRequested':

@@ -4,6 +4,7 @@ import {
   decidePayment,
   evolvePayment,
   initialPaymentState,
+  receiptUnknown,
   reversibleUnits,
   type FraudVerdict,
   type PaymentCommand,
@@ -535,5 +536,38 @@ describe('payment decider: a failure the processor overturns', () => {
     const overturnFailure: PaymentCommand = { ...failure, afterFailure: true };
     const succeeded = run([initiate(CARD), submit, success]);
     expect(when(succeeded, overturnFailure).state.status).toBe('succeeded');
+  });
+});
+
+describe('payment decider: a receipt M-Pesa names after the payment succeeded', () => {
+  // Settled by a status query: the provider's reference stands in for the receipt.
+  const queried = run([
+    initiate(INTENT),
+    submit,
+    {
+      type: 'Settle',
+      via: 'query',
+      result: { outcome: 'succeeded', receipt: 'ws_CO_1', transferId: 'pay_1' },
+    },
+  ]);
+
+  it('is recorded once, for a succeeded payment still known by its stand-in', () => {
+    expect(queried.status).toBe('succeeded');
+    expect(receiptUnknown(queried)).toBe(true);
+    const outcome = when(queried, { type: 'RecordReceipt', receipt: 'NLJ7RT61SV' });
+    expect(outcome.ok && outcome.events.map((event) => event.type)).toEqual(['PaymentReceiptRecorded']);
+    expect(outcome.state.receipt).toBe('NLJ7RT61SV');
+    expect(receiptUnknown(outcome.state)).toBe(false);
+    const again = when(outcome.state, { type: 'RecordReceipt', receipt: 'OTHER00001' });
+    expect(again.ok && again.events).toEqual([]);
+    expect(again.state.receipt).toBe('NLJ7RT61SV');
+  });
+
+  it('never replaces a real receipt, and records nothing on a payment not succeeded', () => {
+    const called = run([initiate(INTENT), submit, success]);
+    expect(when(called, { type: 'RecordReceipt', receipt: 'OTHER00001' }).state.receipt).toBe('NLJ7RT61SV');
+    const waiting = run([initiate(INTENT), submit]);
+    const outcome = when(waiting, { type: 'RecordReceipt', receipt: 'OTHER00001' });
+    expect(outcome.ok && outcome.events).toEqual([]);
   });
 });

@@ -134,6 +134,8 @@ export class MpesaSimulator implements MobileMoney {
   private readonly pushes = new BoundedMap<string, StkRecord>(SIMULATOR_RECORDS_MAX);
   private readonly payouts = new BoundedMap<string, PayoutRecord>(SIMULATOR_RECORDS_MAX);
   private readonly transactions = new BoundedMap<string, Transaction>(SIMULATOR_RECORDS_MAX);
+  /** Callbacks a lost-callback magic value built and never sent, by request id. */
+  private readonly withheld = new BoundedMap<string, unknown>(SIMULATOR_RECORDS_MAX);
   private readonly floats = new BoundedMap<string, bigint>(FLOATS_MAX);
   private sequence = 0;
 
@@ -167,6 +169,15 @@ export class MpesaSimulator implements MobileMoney {
   /** Cancels scheduled callbacks and waits for those in flight. */
   close(): Promise<void> {
     return this.sender.close();
+  }
+
+  /**
+   * The callback a lost-callback magic value built and never sent (by CheckoutRequestID or
+   * OriginatorConversationID), once the simulated transaction completed: what M-Pesa would
+   * have said, for a test to deliver late.
+   */
+  withheldCallback(id: string): unknown {
+    return this.withheld.get(id);
   }
 
   /** The simulated float of a shortcode, in KES cents. */
@@ -543,9 +554,18 @@ export class MpesaSimulator implements MobileMoney {
     accepted: ProviderResult<Value>,
     job: { kind: string; id: string; url: string; body: () => unknown; delayMs: number },
   ): Promise<ProviderResult<Value>> {
-    // A lost callback still completes the transaction (the body is built), but is never posted.
-    const copies = behaviour.kind === 'lose_callback' ? 0 : this.copies;
-    const callback = { kind: job.kind, id: job.id, url: job.url, body: job.body, copies };
+    // A lost callback still completes the transaction (the body is built), but is never posted;
+    // it is kept, so a chaos test can deliver it late (withheldCallback).
+    const lost = behaviour.kind === 'lose_callback';
+    const copies = lost ? 0 : this.copies;
+    const body = lost
+      ? (): unknown => {
+          const built = job.body();
+          this.withheld.set(job.id, built);
+          return built;
+        }
+      : job.body;
+    const callback = { kind: job.kind, id: job.id, url: job.url, body, copies };
     if (this.callbackBeforeAnswer) await this.sender.deliverNow(callback);
     else this.sender.schedule(job.delayMs, callback);
     if (this.answerTimeout && MONEY_MOVING.has(job.kind)) {
