@@ -579,7 +579,13 @@ async function applyCallback(
       if (state.status === 'succeeded') {
         // Settled earlier by a status query, which names no receipt: this callback does.
         if (named === undefined || !receiptUnknown(state)) return null;
-        return decideOnPayment(context, orgId, paymentId, { type: 'RecordReceipt', receipt: named }, metadata);
+        return decideOnPayment(
+          context,
+          orgId,
+          paymentId,
+          { type: 'RecordReceipt', receipt: named },
+          metadata,
+        );
       }
       return settleCollection(context, orgId, state, named ?? link.ref, metadata);
     }
