@@ -20,6 +20,7 @@ import {
   mpesaStkPush,
 } from './payments/mpesaCommands.js';
 import { mpesaGenerateReport, mpesaTransactionHistory } from './payments/mpesaQueries.js';
+import { resolveReconciliationAlert } from './payments/reconciliation.js';
 import {
   ledgerChangeLimit,
   ledgerCloseAccount,
@@ -87,6 +88,7 @@ export const COMMANDS: readonly AnyCommand[] = [
   mpesaCheckBalance,
   mpesaBulkPayment,
   mpesaReverseTransaction,
+  resolveReconciliationAlert,
   ledgerOpenAccount,
   ledgerCloseAccount,
   ledgerChangeLimit,

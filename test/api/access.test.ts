@@ -13,6 +13,7 @@ import type { AnyCommand, AnyQuery } from '../../src/commands/catalog.js';
 import { COMMANDS, QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { pendingApprovalOverMcp, setApprovalPolicy } from '../support/approvals.js';
+import { openReconciliationAlert } from '../support/reconciliation.js';
 import { addressSegment, createTransfers, openAccount } from '../support/ledgerHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
@@ -67,6 +68,8 @@ const ALLOWED: Readonly<Record<string, readonly MemberRole[]>> = {
   mpesa_stk_push: MOVE_MONEY,
   mpesa_bulk_payment: MOVE_MONEY,
   mpesa_reverse_transaction: MANAGE_LEDGER,
+  // a person's call on what the provider's statement shows (REST only, logged in)
+  resolve_reconciliation_alert: MANAGE_LEDGER,
   mpesa_check_status: OPERATORS,
   mpesa_check_balance: OPERATORS,
   // payments and fraud (SPEC §1: a user operates payments; a manager reverses and reviews fraud;
@@ -454,6 +457,15 @@ for (const { backend, run } of BACKENDS) {
         params: { paymentId: await adminCollection(false) },
         input: { refresh: false },
       }),
+      // An open alert each time, on a collection of the admin's (raised as the resolver does).
+      resolve_reconciliation_alert: async () => {
+        const raised = await openReconciliationAlert(app, orgId, await adminCollection(false));
+        await settle(raised.position);
+        return {
+          params: { alertId: raised.alertId },
+          input: { resolution: 'acknowledged', note: 'checked the statement' },
+        };
+      },
       mpesa_check_balance: () => Promise.resolve({ input: {} }),
       mpesa_transaction_history: () => Promise.resolve({}),
       mpesa_generate_report: () =>
@@ -1248,6 +1260,11 @@ for (const { backend, run } of BACKENDS) {
           Promise.resolve({ params: { paymentId: `pay_${'0'.repeat(26)}` }, input: { reason: 'late' } }),
         mpesa_check_status: () =>
           Promise.resolve({ params: { paymentId: `pay_${'0'.repeat(26)}` }, input: {} }),
+        resolve_reconciliation_alert: () =>
+          Promise.resolve({
+            params: { alertId: `rca_${'0'.repeat(26)}` },
+            input: { resolution: 'acknowledged', note: 'late' },
+          }),
         mpesa_check_balance: () => Promise.resolve({ input: {} }),
         set_provider_credentials: () =>
           Promise.resolve({ input: { provider: 'plaid', credentials: sampleCredentials('plaid') } }),

@@ -41,6 +41,7 @@ const LOOKS_LIKE = {
   memberId: `usr_${ID_TAIL}`,
   keyId: `key_${ID_TAIL}`,
   approvalId: `apr_${ID_TAIL}`,
+  reconciliationAlertId: `rca_${ID_TAIL}`,
 } as const;
 const ID_PREFIX: Record<string, string> = {
   orgId: 'org_',
@@ -251,6 +252,10 @@ const FIXTURES: Record<string, (context: Context) => Fixture> = {
   revoke_provider_credentials: () => ({ params: { provider: 'stripe' }, body: { reason: 'testing' } }),
   approve_request: () => ({ params: { approvalId: LOOKS_LIKE.approvalId }, body: { note: 'looks right' } }),
   reject_request: () => ({ params: { approvalId: LOOKS_LIKE.approvalId }, body: { reason: 'too large' } }),
+  resolve_reconciliation_alert: () => ({
+    params: { alertId: LOOKS_LIKE.reconciliationAlertId },
+    body: { resolution: 'acknowledged', note: 'checked the statement' },
+  }),
 };
 
 /**

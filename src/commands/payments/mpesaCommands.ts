@@ -10,7 +10,12 @@ import {
   TRANSACTION_DESC_LENGTH_MAX,
 } from '../../domain/payments/mobileMoney.js';
 import { KES_SCALE } from '../../domain/payments/mpesaAmount.js';
-import { RECONCILIATION_KINDS, type ReconciliationKind } from '../../domain/payments/payment.js';
+import {
+  ALERT_RESOLUTIONS,
+  RECONCILIATION_KINDS,
+  type AlertResolution,
+  type ReconciliationKind,
+} from '../../domain/payments/payment.js';
 import {
   cancelUnsentPayouts,
   decidePayoutBatch,
@@ -445,6 +450,9 @@ export const mpesaCheckBalance = defineCommand({
         transferId: z.string().nullable(),
         detail: z.string(),
         raisedAt: z.string(),
+        /** Null while open; see resolve_reconciliation_alert. */
+        resolution: z.enum(ALERT_RESOLUTIONS).nullable(),
+        resolvedAt: z.string().nullable(),
       }),
     ),
   }),
@@ -500,8 +508,11 @@ async function reconciliationAlerts(services: CommandContext['services'], orgId:
     transfer_id: string | null;
     detail: string;
     created_at: Date | string;
+    resolution: AlertResolution | null;
+    resolved_at: Date | string | null;
   }>(
-    `SELECT alert_id, payment_id, kind, amount::text AS amount, currency, transfer_id, detail, created_at
+    `SELECT alert_id, payment_id, kind, amount::text AS amount, currency, transfer_id, detail, created_at,
+            resolution, resolved_at
        FROM rm_reconciliation_alerts WHERE org_id = $1
       ORDER BY created_at DESC, alert_id DESC LIMIT $2`,
     [orgId, RECONCILIATION_ALERTS_SHOWN_MAX],
@@ -516,5 +527,7 @@ async function reconciliationAlerts(services: CommandContext['services'], orgId:
     transferId: row.transfer_id,
     detail: row.detail,
     raisedAt: new Date(row.created_at).toISOString(),
+    resolution: row.resolution,
+    resolvedAt: row.resolved_at === null ? null : new Date(row.resolved_at).toISOString(),
   }));
 }

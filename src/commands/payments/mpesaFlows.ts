@@ -624,7 +624,7 @@ async function applyCallback(
  * as already done, so a late result after a status query (or the other way round) reverses
  * once — then the payment records it once.
  */
-async function settleReversal(
+export async function settleReversal(
   context: CommandContext,
   orgId: string,
   paymentId: string,

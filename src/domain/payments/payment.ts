@@ -10,6 +10,7 @@
 import { accept, refuse, unreachable, type Decision } from '../decider.js';
 import { canonicalJson } from '../canonicalJson.js';
 import { formatAmount, isAmountProblem, parseAmount } from '../ledger/money.js';
+import type { ErrorCode } from '../errors.js';
 
 export const PAYMENT_KINDS = ['mpesa_collection', 'mpesa_payout', 'card_payment'] as const;
 export type PaymentKind = (typeof PAYMENT_KINDS)[number];
@@ -184,6 +185,21 @@ export type PaymentEvent =
         transferId: string | null;
         detail: string;
       };
+    }
+  /**
+   * A person looked into an alert and closed it: `acknowledged` (handled outside, e.g. posted
+   * by hand), or, for an unanswered reversal, what the provider's statement showed — the
+   * reversal's result is recorded just before (ReversalFailed / ReversalSucceeded).
+   */
+  | {
+      readonly type: 'ReconciliationAlertResolved';
+      readonly data: {
+        paymentId: string;
+        alertId: string;
+        resolution: AlertResolution;
+        note: string;
+        resolvedBy: string;
+      };
     };
 
 /**
@@ -203,6 +219,22 @@ export const RECONCILIATION_KINDS = [
   'card_succeeded_after_failure',
 ] as const;
 export type ReconciliationKind = (typeof RECONCILIATION_KINDS)[number];
+
+/**
+ * How a person closes a reconciliation alert: `acknowledged` for any; for an
+ * `outcome_unresolved` alert about a reversal still requested, what the provider's statement
+ * shows — `reversal_failed` (nothing was returned: the payment may be reversed again) or
+ * `reversal_succeeded` (it was: the ledger posts the opposite transfer).
+ */
+export const ALERT_RESOLUTIONS = ['acknowledged', 'reversal_failed', 'reversal_succeeded'] as const;
+export type AlertResolution = (typeof ALERT_RESOLUTIONS)[number];
+
+export interface AlertState {
+  readonly alertId: string;
+  readonly kind: ReconciliationKind;
+  readonly reversalId: string | null;
+  readonly resolution: AlertResolution | null;
+}
 
 export type ReversalStatus = 'requested' | 'succeeded' | 'failed';
 
@@ -230,6 +262,8 @@ export interface PaymentState {
    * and once per reversal for alerts about a reversal).
    */
   readonly reconciliation: readonly string[];
+  /** The same alerts by id, with how each was resolved (null while open). */
+  readonly alerts: readonly AlertState[];
   /** How many times the provider was asked about the payment's outcome. */
   readonly statusQueries: number;
   /**
@@ -249,6 +283,7 @@ export const initialPaymentState: PaymentState = {
   transferId: null,
   reversals: [],
   reconciliation: [],
+  alerts: [],
   statusQueries: 0,
   callbacks: [],
 };
@@ -302,6 +337,14 @@ export type PaymentCommand =
       readonly reversalId?: string;
       readonly transferId: string | null;
       readonly detail: string;
+    }
+  | {
+      readonly type: 'ResolveReconciliationAlert';
+      readonly alertId: string;
+      readonly resolution: AlertResolution;
+      readonly note: string;
+      /** The member who resolved it. */
+      readonly resolvedBy: string;
     }
   | {
       readonly type: 'RequestReversal';
@@ -363,6 +406,22 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
       return {
         ...state,
         reconciliation: [...state.reconciliation, reconciliationKey(event.data.kind, event.data.reversalId)],
+        alerts: [
+          ...state.alerts,
+          {
+            alertId: event.data.alertId,
+            kind: event.data.kind,
+            reversalId: event.data.reversalId ?? null,
+            resolution: null,
+          },
+        ],
+      };
+    case 'ReconciliationAlertResolved':
+      return {
+        ...state,
+        alerts: state.alerts.map((alert) =>
+          alert.alertId === event.data.alertId ? { ...alert, resolution: event.data.resolution } : alert,
+        ),
       };
     case 'PaymentSucceeded':
       return {
@@ -561,6 +620,65 @@ function settle(
   );
 }
 
+/**
+ * What `resolution` needs of the alert (see ALERT_RESOLUTIONS), and of its reversal: a result
+ * the flow recorded just before, the same as the resolution says. Resolving again the same way
+ * changes nothing; another way is refused.
+ */
+export function resolutionProblem(
+  state: PaymentState,
+  alertId: string,
+  resolution: AlertResolution,
+): { code: ErrorCode; message: string } | null {
+  const alert = state.alerts.find((candidate) => candidate.alertId === alertId);
+  if (!alert) return { code: 'NOT_FOUND', message: 'No such reconciliation alert.' };
+  if (alert.resolution !== null && alert.resolution !== resolution)
+    return { code: 'INVALID_STATE', message: `The alert is already resolved (${alert.resolution}).` };
+  if (resolution === 'acknowledged') return null;
+  const reversal = state.reversals.find((candidate) => candidate.reversalId === alert.reversalId);
+  if (alert.kind !== 'outcome_unresolved' || !reversal)
+    return {
+      code: 'INVALID_STATE',
+      message: `${resolution} closes an outcome_unresolved alert about a reversal; this one is ${alert.kind}${alert.reversalId === null ? ' about the payment' : ''}. Acknowledge it instead.`,
+    };
+  return null;
+}
+
+function resolveAlert(
+  command: Extract<PaymentCommand, { type: 'ResolveReconciliationAlert' }>,
+  state: PaymentState,
+  intent: PaymentIntent,
+): D {
+  const status = state.status ?? 'initiated';
+  const problem = resolutionProblem(state, command.alertId, command.resolution);
+  if (problem) return refuse(problem.code, problem.message, { alertId: command.alertId });
+  const alert = state.alerts.find((candidate) => candidate.alertId === command.alertId);
+  if (alert?.resolution === command.resolution) return accept([], result(state, status, false));
+  if (command.resolution !== 'acknowledged') {
+    const wanted: ReversalStatus = command.resolution === 'reversal_failed' ? 'failed' : 'succeeded';
+    const reversal = state.reversals.find((candidate) => candidate.reversalId === alert?.reversalId);
+    if (reversal?.status !== wanted)
+      return refuse('INVALID_STATE', `The reversal is ${String(reversal?.status)}, not ${wanted}.`, {
+        alertId: command.alertId,
+      });
+  }
+  return accept(
+    [
+      {
+        type: 'ReconciliationAlertResolved',
+        data: {
+          paymentId: intent.paymentId,
+          alertId: command.alertId,
+          resolution: command.resolution,
+          note: command.note,
+          resolvedBy: command.resolvedBy,
+        },
+      },
+    ],
+    result(state, status, true),
+  );
+}
+
 function requestReversal(
   command: Extract<PaymentCommand, { type: 'RequestReversal' }>,
   state: PaymentState,
@@ -690,6 +808,8 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
         result(state, status, true),
       );
     }
+    case 'ResolveReconciliationAlert':
+      return resolveAlert(command, state, intent);
     case 'RecordCallback':
       if (state.callbacks.includes(callbackKey(command.providerRef, command.body)))
         return accept([], result(state, status, false));

@@ -141,6 +141,7 @@ export const PAYMENTS_EVENT_TYPES: readonly Event['type'][] = [
   'ReversalFailed',
   'ProviderStatusQueried',
   'ReconciliationAlertRaised',
+  'ReconciliationAlertResolved',
   'PayoutBatchCreated',
   'PayoutBatchCancelled',
   'PayoutBatchDispatched',
@@ -173,7 +174,12 @@ export const paymentsProjection: Projection = {
     );
     const paymentIds = domain.flatMap(({ e }) => ('paymentId' in e.data ? [e.data.paymentId] : []));
     const alertIds = domain.flatMap(({ e }) =>
-      e.type !== 'ReconciliationAlertRaised' && 'alertId' in e.data ? [e.data.alertId] : [],
+      // Fraud alerts' ids: a reconciliation alert is kept in its own table.
+      e.type !== 'ReconciliationAlertRaised' &&
+      e.type !== 'ReconciliationAlertResolved' &&
+      'alertId' in e.data
+        ? [e.data.alertId]
+        : [],
     );
     const customers = await loadRows<CustomerRow>(tx, 'rm_customers', 'customer_id', customerIds);
     const payments = await loadRows<PaymentRow>(tx, 'rm_payments', 'payment_id', paymentIds);
@@ -393,6 +399,14 @@ export const paymentsProjection: Projection = {
               e.data.detail,
               at,
             ],
+          );
+          break;
+        case 'ReconciliationAlertResolved':
+          await tx.query(
+            `UPDATE rm_reconciliation_alerts
+                SET resolution = $3, resolution_note = $4, resolved_by = $5, resolved_at = $6
+              WHERE org_id = $1 AND alert_id = $2`,
+            [event.orgId, e.data.alertId, e.data.resolution, e.data.note, e.data.resolvedBy, at],
           );
           break;
         default:

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  ALERT_RESOLUTIONS,
   decidePayment,
   evolvePayment,
   initialPaymentState,
@@ -417,6 +418,13 @@ const commandArbitrary: fc.Arbitrary<PaymentCommand> = fc.oneof(
     resultCode: 'processing',
     resultText: 'x',
   })),
+  fc.constantFrom(...ALERT_RESOLUTIONS).map((resolution): PaymentCommand => ({
+    type: 'ResolveReconciliationAlert',
+    alertId: 'rca_1',
+    resolution,
+    note: 'n',
+    resolvedBy: 'usr_1',
+  })),
   fc.option(fc.integer({ min: 1, max: 4 })).map((id): PaymentCommand => ({
     type: 'RaiseReconciliationAlert',
     alertId: 'rca_1',
@@ -569,5 +577,55 @@ describe('payment decider: a receipt M-Pesa names after the payment succeeded', 
     const waiting = run([initiate(INTENT), submit]);
     const outcome = when(waiting, { type: 'RecordReceipt', receipt: 'OTHER00001' });
     expect(outcome.ok && outcome.events).toEqual([]);
+  });
+});
+
+describe('payment decider: resolving a reconciliation alert', () => {
+  const reversalFailed: PaymentCommand = {
+    type: 'RecordReversalResult',
+    reversalId: 're_1',
+    result: { outcome: 'failed', resultCode: 'RESOLVED_BY_PERSON', resultText: 'n' },
+  };
+  const resolve = (resolution: (typeof ALERT_RESOLUTIONS)[number]): PaymentCommand => ({
+    type: 'ResolveReconciliationAlert',
+    alertId: 'rca_1',
+    resolution,
+    note: 'statement checked',
+    resolvedBy: 'usr_1',
+  });
+  const unresolved = run([
+    initiate(INTENT),
+    submit,
+    success,
+    { type: 'RequestReversal', reversalId: 're_1', amount: null, reason: 'r', partialAllowed: false },
+    {
+      type: 'RaiseReconciliationAlert',
+      alertId: 'rca_1',
+      kind: 'outcome_unresolved',
+      reversalId: 're_1',
+      transferId: null,
+      detail: 'd',
+    },
+  ]);
+
+  it('records reversal_failed once the reversal is recorded failed, and once only', () => {
+    const refused = when(unresolved, resolve('reversal_failed'));
+    expect(refused.ok).toBe(false);
+    const failed = run([reversalFailed], unresolved);
+    const outcome = when(failed, resolve('reversal_failed'));
+    expect(outcome.ok && outcome.events.map((event) => event.type)).toEqual(['ReconciliationAlertResolved']);
+    expect(outcome.state.alerts).toEqual([
+      { alertId: 'rca_1', kind: 'outcome_unresolved', reversalId: 're_1', resolution: 'reversal_failed' },
+    ]);
+    const again = when(outcome.state, resolve('reversal_failed'));
+    expect(again.ok && again.events).toEqual([]);
+    expect(when(outcome.state, resolve('acknowledged')).ok).toBe(false);
+  });
+
+  it('acknowledges any alert; an unknown alert is NOT_FOUND', () => {
+    const outcome = when(unresolved, resolve('acknowledged'));
+    expect(outcome.ok && outcome.events.map((event) => event.type)).toEqual(['ReconciliationAlertResolved']);
+    const unknown = when(run([initiate(INTENT), submit, success]), resolve('acknowledged'));
+    expect(unknown.ok ? null : unknown.code).toBe('NOT_FOUND');
   });
 });

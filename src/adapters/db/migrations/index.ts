@@ -14,6 +14,7 @@ import { migration as ledgerBigintPositions } from './0013_ledger_bigint_positio
 import { migration as reversalFollowups } from './0014_reversal_followups.js';
 import { migration as payoutBatchBackfill } from './0015_payout_batch_backfill.js';
 import { migration as cancelledBatchesReopen } from './0016_cancelled_batches_reopen.js';
+import { migration as alertResolutions } from './0017_alert_resolutions.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -40,4 +41,5 @@ export const MIGRATIONS: readonly Migration[] = [
   reversalFollowups,
   payoutBatchBackfill,
   cancelledBatchesReopen,
+  alertResolutions,
 ];
