@@ -314,7 +314,7 @@ export async function recordRefundOutcome(
     readonly saleTransferId: string | null;
   },
   result:
-    | { readonly outcome: 'succeeded'; readonly providerRef: string }
+    | { readonly outcome: 'succeeded'; readonly providerRef: string | null }
     | { readonly outcome: 'failed'; readonly code: string; readonly message: string },
   metadata: EventMetadata = eventMetadata(context),
 ): Promise<void> {

@@ -84,8 +84,9 @@ async function recordReversalOutcome(
       amount: formatAmount(reversal.amount, intent.scale),
       saleTransferId: state.transferId,
     },
+    // A person's word about the statement names no provider reference.
     succeeded
-      ? { outcome: 'succeeded', providerRef: reversalId }
+      ? { outcome: 'succeeded', providerRef: null }
       : { outcome: 'failed', code: 'RESOLVED_BY_PERSON', message: note },
     metadata,
   );
