@@ -484,7 +484,6 @@ export function evolvePayment(state: PaymentState, event: PaymentEvent): Payment
   }
 }
 
-/** How a raised alert is remembered: its kind, and the reversal it is about when it is. */
 /**
  * True while a succeeded payment's receipt is only the stand-in its provider reference gave (an
  * M-Pesa collection settled by a status query, which names no receipt), or none at all.
@@ -493,6 +492,7 @@ export function receiptUnknown(state: PaymentState): boolean {
   return state.receipt === null || state.receipt === state.providerRef;
 }
 
+/** How a raised alert is remembered: its kind, and the reversal it is about when it is. */
 export function reconciliationKey(kind: ReconciliationKind, reversalId: string | undefined): string {
   return reversalId === undefined ? kind : `${kind}:${reversalId}`;
 }
