@@ -12,6 +12,7 @@ import { signStripePayload } from '../../src/adapters/providers/stripe/webhook.j
 import type { CardRefund } from '../../src/domain/payments/cardProcessor.js';
 import { startTestApp, type TestApp, type TestResponse } from '../support/app.js';
 import { until } from '../support/mpesaHttp.js';
+import { openReconciliationAlert } from '../support/reconciliation.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const run = serviceGate('Stripe webhooks on PostgreSQL', await probePostgres());
@@ -536,6 +537,56 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     for (const body of [succeeded, succeeded]) expect((await deliver(demo, body)).status).toBe(200);
     expect(await reversals('ReversalSucceeded')).toBe(1);
     expect((await transfer(demo.orgId, second.refundId))?.amount).toBe(1000n);
+  });
+
+  it('a refund nobody could settle is resolved by a person: returned, the sale reversed once', async () => {
+    const customer = await ok(other, 'POST', '/v1/customers', { name: 'Wambui' }, 201);
+    await ok(
+      other,
+      'POST',
+      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
+      { token: 'tok_visa', setDefault: true },
+      201,
+    );
+    const paid = await ok(
+      other,
+      'POST',
+      '/v1/payments',
+      { customerId: customer['customerId'], amount: '40.00', currency: 'USD', description: 'Order' },
+      201,
+    );
+    const paymentId = paid['paymentId'] as string;
+    loseRefundAnswers = true;
+    const asked = await ok(other, 'POST', `/v1/payments/${paymentId}/refunds`, { amount: '15.00' }, 201);
+    loseRefundAnswers = false;
+    const refundId = asked['refundId'] as string;
+    // The follow-up gave up on it (as the card resolver does after its bounded asks).
+    const raised = await openReconciliationAlert(app, other.orgId, paymentId, refundId);
+    await until(
+      async () =>
+        (
+          await app.server.runtime.services.db.query(
+            'SELECT 1 FROM rm_reconciliation_alerts WHERE alert_id = $1',
+            [raised.alertId],
+          )
+        ).rows.length,
+      (rows) => rows === 1,
+    );
+    for (let copy = 0; copy < 2; copy += 1) {
+      const resolved = await ok(
+        other,
+        'POST',
+        `/v1/reconciliation-alerts/${raised.alertId}/resolve`,
+        { resolution: 'reversal_succeeded', note: 'Stripe dashboard shows the refund' },
+        200,
+      );
+      expect(resolved).toMatchObject({ paymentId, reversalStatus: 'succeeded' });
+    }
+    const reversal = await transfer(other.orgId, refundId);
+    expect(reversal).toMatchObject({ status: 'posted', amount: 1500n });
+    const events = await app.server.runtime.store.readStream(`${other.orgId}.payment-${paymentId}`);
+    expect(events.filter((event) => event.type === 'ReversalSucceeded')).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'ReconciliationAlertResolved')).toHaveLength(1);
   });
 
   it('shows the webhook URL to the organization’s admins only', async () => {

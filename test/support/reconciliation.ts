@@ -10,6 +10,8 @@ export async function openReconciliationAlert(
   app: TestApp,
   orgId: string,
   paymentId: string,
+  /** The reversal or refund the alert is about; absent for the payment itself. */
+  reversalId?: string,
 ): Promise<{ alertId: string; position: string | null }> {
   const services = app.server.runtime.services;
   const context = systemContext(services, 'req_test_reconciliation', 'system');
@@ -24,7 +26,9 @@ export async function openReconciliationAlert(
     paymentId,
     'outcome_unresolved',
     null,
-    'Asked the bounded number of times; M-Pesa never said (test).',
+    'Asked the bounded number of times; the provider never said (test).',
+    undefined,
+    reversalId,
   );
   const events = await services.store.readStream(`${orgId}.payment-${paymentId}`);
   const alert = events.find(
