@@ -6,26 +6,14 @@
 import { z } from 'zod';
 import { LedgerlineError } from '../../domain/errors.js';
 import { defineCommand, type CommandOutcome } from '../catalog.js';
-import type { CommandContext } from '../context.js';
 import * as s from '../schemas.js';
-import { callerOf } from '../tenancy/organizationStream.js';
+import { personOnly } from '../tenancy/organizationStream.js';
 import { loadAggregate } from '../aggregate.js';
 import { approvalDecider } from '../../domain/approvals/approval.js';
 import { asJson, runApproved } from './execute.js';
 import { APPROVAL_ID, approvalStream, decideOnApproval } from './stream.js';
 
 const approvalId = z.string().regex(APPROVAL_ID, 'must be an approval id (apr_…)');
-
-function personOnly(context: CommandContext, name: string): string {
-  const principal = callerOf(context);
-  if (principal.actor.kind !== 'member') {
-    throw new LedgerlineError(
-      'FORBIDDEN',
-      `${name} is for a person logged in (an access token), not an API key.`,
-    );
-  }
-  return principal.orgId;
-}
 
 export const approveRequest = defineCommand({
   name: 'approve_request',
@@ -45,8 +33,8 @@ export const approveRequest = defineCommand({
     input,
     context,
   ): Promise<CommandOutcome<{ approvalId: string; status: string; result: Record<string, unknown> }>> {
-    const orgId = personOnly(context, 'approve_request');
-    const principal = callerOf(context);
+    const principal = personOnly(context, 'approve_request');
+    const orgId = principal.orgId;
     await decideOnApproval(context, orgId, input.approvalId, {
       type: 'Grant',
       by: principal.memberId,
@@ -96,10 +84,10 @@ export const rejectRequest = defineCommand({
   annotations: { destructiveHint: false, idempotentHint: true },
   rest: { method: 'POST', path: '/v1/approvals/:approvalId/reject' },
   async run(input, context) {
-    const orgId = personOnly(context, 'reject_request');
-    const outcome = await decideOnApproval(context, orgId, input.approvalId, {
+    const principal = personOnly(context, 'reject_request');
+    const outcome = await decideOnApproval(context, principal.orgId, input.approvalId, {
       type: 'Reject',
-      by: callerOf(context).memberId,
+      by: principal.memberId,
       reason: input.reason,
     });
     return { ...outcome, output: { approvalId: input.approvalId, status: outcome.output.status } };

@@ -19,7 +19,7 @@ import { eventMetadata } from '../aggregate.js';
 import { defineCommand } from '../catalog.js';
 import type { CommandContext } from '../context.js';
 import * as s from '../schemas.js';
-import { callerOf } from '../tenancy/organizationStream.js';
+import { personOnly } from '../tenancy/organizationStream.js';
 import { recordOnPayment, recordRefundOutcome } from './cardsFlow.js';
 import { settleReversal } from './mpesaFlows.js';
 import { loadPayment, paymentStream } from './paymentStream.js';
@@ -116,13 +116,7 @@ export const resolveReconciliationAlert = defineCommand({
   annotations: { destructiveHint: true, idempotentHint: true },
   rest: { method: 'POST', path: '/v1/reconciliation-alerts/:alertId/resolve' },
   async run(input, context) {
-    const principal = callerOf(context);
-    if (principal.actor.kind !== 'member') {
-      throw new LedgerlineError(
-        'FORBIDDEN',
-        'resolve_reconciliation_alert is for a person logged in (an access token), not an API key.',
-      );
-    }
+    const principal = personOnly(context, 'resolve_reconciliation_alert');
     const orgId = principal.orgId;
     const paymentId = await paymentOfAlert(context, orgId, input.alertId);
     const metadata = eventMetadata(context);

@@ -34,6 +34,21 @@ export function callerOf(context: CommandContext): Principal {
 }
 
 /**
+ * The caller, who must be a person logged in (an access token): decisions an agent's API key
+ * must never take (approving what it asked for, resolving what the books disagree on).
+ */
+export function personOnly(context: CommandContext, name: string): Principal {
+  const principal = callerOf(context);
+  if (principal.actor.kind !== 'member') {
+    throw new LedgerlineError(
+      'FORBIDDEN',
+      `${name} is for a person logged in (an access token), not an API key.`,
+    );
+  }
+  return principal;
+}
+
+/**
  * Decides `command` on an organization's stream (the caller's own unless `orgId` is given, for
  * platform commands) and appends what it decided.
  */

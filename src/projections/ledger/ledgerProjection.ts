@@ -427,8 +427,8 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
   }
   await insertCreated(tx, [...fold.fresh.values()]);
   const transfers = [...fold.touched].flatMap((k) => {
-    // The fresh ones went in above; what is left was loaded or changed.
-    const row = fold.fresh.has(k) ? undefined : fold.transfers.get(k);
+    // The fresh ones went in above (they are rows only once changed); these were loaded or changed.
+    const row = fold.transfers.get(k);
     return row ? [row] : [];
   });
   if (transfers.length > 0) {
