@@ -20,7 +20,7 @@ import {
   setMpesaCredentials,
   stkPush,
   until,
-  untilPayment,
+  untilReceipted,
 } from '../support/mpesaHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
@@ -50,7 +50,7 @@ describe.skipIf(!run)('the background M-Pesa resolver and reversals on PostgreSQ
 
   async function collected(amount: string): Promise<string> {
     const started = await stkPush(app, token, '0712345678', amount);
-    await untilPayment(app, token, started.paymentId, (payment) => payment.status === 'succeeded');
+    await untilReceipted(app, token, started.paymentId);
     return started.paymentId;
   }
 

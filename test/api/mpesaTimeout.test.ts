@@ -15,13 +15,14 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import {
   bookFloat,
   floatReserved,
-  paymentEvents,
   payOut,
+  paymentEvents,
   setMpesaCredentials,
   stkPush,
   transfersOf,
   until,
   untilPayment,
+  untilReceipted,
 } from '../support/mpesaHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
@@ -220,7 +221,7 @@ describe.skipIf(!run)('M-Pesa when the provider does not answer in time, on Post
   });
   it('a reversal with no answer stays requested, and its result finds it: reversed once', async () => {
     const started = await stkPush(app, token, '0712000666', '900');
-    await untilPayment(app, token, started.paymentId, (payment) => payment.status === 'succeeded');
+    await untilReceipted(app, token, started.paymentId);
     const before = await bookFloat(app, orgId);
     const response = await app.request('POST', `/v1/mpesa/payments/${started.paymentId}/reverse`, {
       token,

@@ -19,7 +19,7 @@ import {
   setMpesaCredentials,
   stkPush,
   until,
-  untilPayment,
+  untilReceipted,
 } from '../support/mpesaHttp.js';
 import { openReconciliationAlert } from '../support/reconciliation.js';
 import { probePostgres, serviceGate } from '../support/services.js';
@@ -48,7 +48,7 @@ describe.skipIf(!run)('resolving reconciliation alerts on PostgreSQL', () => {
     // A new payer each time: the fraud rules would hold one phone paying again and again.
     payers += 1;
     const started = await stkPush(app, token, `07113${String(payers).padStart(5, '0')}`, amount);
-    await untilPayment(app, token, started.paymentId, (payment) => payment.status === 'succeeded');
+    await untilReceipted(app, token, started.paymentId);
     return started.paymentId;
   }
 

@@ -60,6 +60,20 @@ export async function untilPayment(
   return last;
 }
 
+/**
+ * Until a collection has succeeded with M-Pesa's own receipt, as a reversal needs: a resolver
+ * with no grace may settle it by status query first, which names none, and the callback's
+ * receipt follows.
+ */
+export function untilReceipted(app: TestApp, token: string, paymentId: string): Promise<MpesaPayment> {
+  return untilPayment(
+    app,
+    token,
+    paymentId,
+    (payment) => payment.status === 'succeeded' && payment.receipt !== payment.providerRef,
+  );
+}
+
 /** Polls `read` until `done` holds (bounded); answers the last value read. */
 export async function until<Value>(
   read: () => Promise<Value>,
