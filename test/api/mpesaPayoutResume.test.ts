@@ -762,7 +762,12 @@ describe.skipIf(!run)('the payout resumer on PostgreSQL', () => {
         }
       }
       // Not handed on: the resumer looks at it (and finds the faulty payout left to the resolver).
-      expect(await batchState(app, orgId, 'one-fails')).toBe('sending');
+      // The batch's row is a read model: read it once projected (it failed once, read too early).
+      const state = await until(
+        () => batchState(app, orgId, 'one-fails'),
+        (found) => found !== undefined,
+      );
+      expect(state).toBe('sending');
     });
 
     it('a payout posted on the ledger whose success was not recorded is recorded with its transfer when the result comes again', async () => {
