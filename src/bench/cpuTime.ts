@@ -57,30 +57,46 @@ export function backendsSpent(
 export interface CpuSplit {
   /** Microseconds of CPU per unit of work, null where unknown. */
   readonly serverUs: number | null;
+  /** The projector worker's share, where the projector runs apart (null: in the server, or unknown). */
+  readonly workerUs: number | null;
   readonly postgresUs: number | null;
   readonly generatorUs: number;
 }
 
-/** Runs `work`, measuring the CPU it costs the server process, the database's backends and this process. */
+/** The processes serving the load: a server, and a projector worker beside it if there is one. */
+export interface ServingPids {
+  readonly server: number | undefined;
+  readonly worker?: number | undefined;
+}
+
+/**
+ * Runs `work`, measuring the CPU it costs the server process (and the projector worker), the
+ * database's backends and this process.
+ */
 export async function cpuSplit<T>(
-  serverPid: number | undefined,
+  pids: ServingPids,
   db: Database,
   work: () => Promise<T>,
   units: (result: T) => number,
 ): Promise<{ result: T; cpu: CpuSplit }> {
-  const server = await processCpuMs(serverPid);
+  const server = await processCpuMs(pids.server);
+  const worker = pids.worker === undefined ? null : await processCpuMs(pids.worker);
   const postgres = await backendsCpuMs(db);
   const generator = process.cpuUsage();
   const result = await work();
   const spent = process.cpuUsage(generator);
-  const serverAfter = await processCpuMs(serverPid);
+  const serverAfter = await processCpuMs(pids.server);
+  const workerAfter = pids.worker === undefined ? null : await processCpuMs(pids.worker);
   const postgresAfter = await backendsCpuMs(db);
   const n = Math.max(1, units(result));
   const postgresSpent = backendsSpent(postgres, postgresAfter);
+  const perUnit = (before: number | null, after: number | null): number | null =>
+    before === null || after === null ? null : ((after - before) * 1000) / n;
   return {
     result,
     cpu: {
-      serverUs: server === null || serverAfter === null ? null : ((serverAfter - server) * 1000) / n,
+      serverUs: perUnit(server, serverAfter),
+      workerUs: perUnit(worker, workerAfter),
       postgresUs: postgresSpent === null ? null : (postgresSpent * 1000) / n,
       generatorUs: (spent.user + spent.system) / n,
     },
