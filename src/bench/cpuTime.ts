@@ -102,3 +102,26 @@ export async function cpuSplit<T>(
     },
   };
 }
+
+/** The CPU split of a scenario run in parts, each part weighted by its units of work. */
+export function combineCpu(parts: readonly { readonly cpu: CpuSplit; readonly units: number }[]): CpuSplit {
+  const total = Math.max(
+    1,
+    parts.reduce((sum, part) => sum + part.units, 0),
+  );
+  const weighted = (pick: (cpu: CpuSplit) => number | null): number | null => {
+    let sum = 0;
+    for (const part of parts) {
+      const value = pick(part.cpu);
+      if (value === null) return null;
+      sum += value * part.units;
+    }
+    return sum / total;
+  };
+  return {
+    serverUs: weighted((cpu) => cpu.serverUs),
+    workerUs: weighted((cpu) => cpu.workerUs),
+    postgresUs: weighted((cpu) => cpu.postgresUs),
+    generatorUs: weighted((cpu) => cpu.generatorUs) ?? 0,
+  };
+}

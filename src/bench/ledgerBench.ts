@@ -16,10 +16,10 @@ import type { Position } from '../adapters/eventstore/port.js';
 import { ledgerProjection } from '../projections/ledger/ledgerProjection.js';
 import { rebuildProjections } from '../projections/rebuild.js';
 import { SERVER_NODE_FLAGS } from '../cli/serverFlags.js';
-import { backendsCpuMs, backendsSpent, cpuSplit, type CpuSplit } from './cpuTime.js';
+import { backendsCpuMs, backendsSpent, combineCpu, cpuSplit, type CpuSplit } from './cpuTime.js';
 import { BenchHttpClient } from './httpClient.js';
 import { mcpBench, type McpBenchResult } from './mcpBench.js';
-import { measure, type Measurement } from './measure.js';
+import { combine, measure, type Measurement } from './measure.js';
 
 export const HTTP_CLIENTS = 64;
 export const SINGLE_TRANSFERS = 30_000;
@@ -299,26 +299,33 @@ function checkpointOf(db: Database): () => Promise<Position> {
   };
 }
 
-/** Single-transfer commands from HTTP_CLIENTS clients, with projection lag sampled meanwhile. */
+/** A server under load with its client and its lag sampler. */
+interface Target {
+  readonly server: Server;
+  readonly db: Database;
+  readonly client: BenchHttpClient;
+  readonly sampler: LagSampler;
+}
+
+/** Single-transfer commands `from` … `from + count - 1` from HTTP_CLIENTS clients, lag sampled. */
 async function singleTransfers(
-  server: Server,
-  db: Database,
-  client: BenchHttpClient,
-  name: string,
-): Promise<{ measured: Measurement; lag: LagFigures; cpu: CpuSplit }> {
-  const sampler = new LagSampler(checkpointOf(db));
-  sampler.start();
+  target: Target,
+  from: number,
+  count: number,
+): Promise<{ measured: Measurement; cpu: CpuSplit; units: number }> {
+  const { server, db, client, sampler } = target;
   const { result: measured, cpu } = await cpuSplit(
     { server: server.child.pid, worker: server.worker?.pid },
     db,
     () =>
       measure({
-        name,
-        total: SINGLE_TRANSFERS,
+        name: 'single transfers',
+        total: count,
         concurrency: HTTP_CLIENTS,
         eventsPerOperation: 1,
-        timeMaxMs: SCENARIO_TIME_MAX_MS,
-        operation: async (i) => {
+        timeMaxMs: SCENARIO_TIME_MAX_MS / 2,
+        operation: async (k) => {
+          const i = from + k;
           const answer = await post(client, '/v1/ledger/transfers', {
             transfers: [transfer(`single_${i}`, i % WALLETS)],
           });
@@ -328,7 +335,45 @@ async function singleTransfers(
       }),
     (result) => result.operations,
   );
-  return { measured, lag: await sampler.stop(), cpu };
+  return { measured, cpu, units: measured.operations };
+}
+
+/**
+ * Single transfers on both deployments, in halves ordered A B B A: a machine whose speed drifts
+ * during the run (as shared hosts do) then weighs on both alike, where running one deployment
+ * after the other would hand the later one whatever slowdown came in between.
+ */
+async function singlesBothWays(
+  inProcess: Target,
+  apart: Target,
+): Promise<{ inProcess: SinglesResult; apart: SinglesResult }> {
+  const half = SINGLE_TRANSFERS / 2;
+  inProcess.sampler.start();
+  apart.sampler.start();
+  const a1 = await singleTransfers(inProcess, 0, half);
+  const b1 = await singleTransfers(apart, 0, half);
+  const b2 = await singleTransfers(apart, half, half);
+  const a2 = await singleTransfers(inProcess, half, half);
+  const lagA = await inProcess.sampler.stop();
+  const lagB = await apart.sampler.stop();
+  return {
+    inProcess: {
+      measured: combine(`single-transfer commands, ${HTTP_CLIENTS} HTTP clients`, [a1.measured, a2.measured]),
+      lag: lagA,
+      cpu: combineCpu([a1, a2]),
+    },
+    apart: {
+      measured: combine('single-transfer commands, projector worker process', [b1.measured, b2.measured]),
+      lag: lagB,
+      cpu: combineCpu([b1, b2]),
+    },
+  };
+}
+
+interface SinglesResult {
+  readonly measured: Measurement;
+  readonly lag: LagFigures;
+  readonly cpu: CpuSplit;
 }
 
 /** The batch endpoint, until the read models have every batch. */
@@ -390,19 +435,23 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
   const workerDb = await openPostgres({ url: databaseUrl, schema: WORKER_SCHEMA, poolSize: 2 });
   const servers: Server[] = [];
   const clients: BenchHttpClient[] = [];
-  try {
-    const server = await startServer(databaseUrl, join(dataDir, 'in-process'), SCHEMA, 'in-process');
+  const target = async (schema: string, db: Database, placement: ProjectorPlacement): Promise<Target> => {
+    const server = await startServer(databaseUrl, join(dataDir, schema), schema, placement);
     servers.push(server);
     // One socket per concurrent client (see httpClient.ts).
     const client = new BenchHttpClient(server.url, `Bearer ${server.key}`, HTTP_CLIENTS);
     clients.push(client);
     await prepareBook(server, client);
-    const single = await singleTransfers(
-      server,
-      db,
-      client,
-      `single-transfer commands, ${HTTP_CLIENTS} HTTP clients`,
-    );
+    return { server, db, client, sampler: new LagSampler(checkpointOf(db)) };
+  };
+  try {
+    const inProcess = await target(SCHEMA, db, 'in-process');
+    const apart = await target(WORKER_SCHEMA, workerDb, 'worker');
+    const singles = await singlesBothWays(inProcess, apart);
+    apart.client.close();
+    await stopServer(apart.server);
+
+    const { server, client } = inProcess;
     const { batch, batchProjected, cpu: batchCpu } = await batches(server, db, client);
     const mcp = await mcpBench({
       url: server.url,
@@ -413,30 +462,16 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
     client.close();
     await stopServer(server);
 
-    const apart = await startServer(databaseUrl, join(dataDir, 'worker'), WORKER_SCHEMA, 'worker');
-    servers.push(apart);
-    const apartClient = new BenchHttpClient(apart.url, `Bearer ${apart.key}`, HTTP_CLIENTS);
-    clients.push(apartClient);
-    await prepareBook(apart, apartClient);
-    const singleWithWorker = await singleTransfers(
-      apart,
-      workerDb,
-      apartClient,
-      `single-transfer commands, projector worker process`,
-    );
-    apartClient.close();
-    await stopServer(apart);
-
     const replay = await replayBench(db, server.orgId);
     return {
-      single: single.measured,
-      singleWithWorker,
+      single: singles.inProcess.measured,
+      singleWithWorker: singles.apart,
       batch,
       batchProjected,
-      lag: single.lag,
+      lag: singles.inProcess.lag,
       replay,
       mcp,
-      cpu: { single: single.cpu, batch: batchCpu },
+      cpu: { single: singles.inProcess.cpu, batch: batchCpu },
     };
   } finally {
     for (const client of clients) client.close();

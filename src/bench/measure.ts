@@ -11,6 +11,8 @@ export interface Measurement {
   readonly eventsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Every operation's latency, sorted: what parts of one scenario are combined from. */
+  readonly latenciesMs: readonly number[];
 }
 
 export interface Scenario {
@@ -50,6 +52,25 @@ export async function measure(scenario: Scenario): Promise<Measurement> {
     eventsPerSecond: (operations * scenario.eventsPerOperation) / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    latenciesMs: latencies,
+  };
+}
+
+/** One measurement of a scenario run in parts (at different times): rates over their summed time. */
+export function combine(name: string, parts: readonly Measurement[]): Measurement {
+  const latencies = parts.flatMap((part) => part.latenciesMs).sort((a, b) => a - b);
+  const seconds = parts.reduce((sum, part) => sum + part.seconds, 0);
+  const events = parts.reduce((sum, part) => sum + part.operations * part.eventsPerOperation, 0);
+  return {
+    name,
+    operations: latencies.length,
+    eventsPerOperation: parts[0]?.eventsPerOperation ?? 1,
+    seconds,
+    opsPerSecond: latencies.length / seconds,
+    eventsPerSecond: events / seconds,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    latenciesMs: latencies,
   };
 }
 

@@ -322,6 +322,14 @@ function laterPosition(a: string | null, b: string | null): string | null {
 }
 
 const pgProbe = await probePostgres();
+/**
+ * Time allowed for each random-sequence property: a bound against a hang, not a measure. Each
+ * run starts three organizations and asks every query of each; on a loaded shared host the 40
+ * PGlite runs once took over 120 s (the bound before), and a timed-out property keeps running
+ * beside the next test and spoils it too.
+ */
+const PROPERTY_TIMEOUT_MS = 600_000;
+
 const BACKENDS: readonly { backend: Backend; run: boolean; numRuns: number; ledgerRuns: number }[] = [
   { backend: 'pglite', run: true, numRuns: 40, ledgerRuns: 30 },
   {
@@ -1273,20 +1281,24 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
       }
     }
 
-    it(`keeps organizations apart under random command sequences (${numRuns} runs)`, async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-          const orgs: Org[] = [];
-          for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
-          current = orgs;
-          let position: string | null = null;
-          // A ledger answer that wrote nothing names its book's last position: keep the latest.
-          for (const s of steps) position = laterPosition(position, await perform(orgs, s));
-          await checkEveryQuery(orgs, position);
-        }),
-        { numRuns },
-      );
-    }, 120_000);
+    it(
+      `keeps organizations apart under random command sequences (${numRuns} runs)`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+            const orgs: Org[] = [];
+            for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
+            current = orgs;
+            let position: string | null = null;
+            // A ledger answer that wrote nothing names its book's last position: keep the latest.
+            for (const s of steps) position = laterPosition(position, await perform(orgs, s));
+            await checkEveryQuery(orgs, position);
+          }),
+          { numRuns },
+        );
+      },
+      PROPERTY_TIMEOUT_MS,
+    );
 
     it('keeps two ledgers apart that use the same addresses and transfer ids', async () => {
       const orgs: Org[] = [];
@@ -1360,35 +1372,43 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
       seen.clear();
     });
 
-    it(`keeps ledgers apart under random ledger sequences, with shared names (${ledgerRuns} runs)`, async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          // Every sequence starts with one address opened in two organizations, so the shared-name
-          // cases are reached whatever the random draw (the check below must not depend on luck).
-          fc
-            .array(ledgerStep, { minLength: 10, maxLength: 30, size: 'max' })
-            .map((rest): Step[] => [
-              { kind: 'openAccount', org: 0, shared: true, pick: 0, type: 'asset' },
-              { kind: 'openAccount', org: 1, shared: true, pick: 0, type: 'asset' },
-              ...rest,
-            ]),
-          async (steps) => {
-            const orgs: Org[] = [];
-            for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
-            current = orgs;
-            let position: string | null = null;
-            for (const s of steps) position = laterPosition(position, await perform(orgs, s));
-            await checkEveryQuery(orgs, position);
-          },
-        ),
-        { numRuns: ledgerRuns },
-      );
-      // Not vacuous: money moved, settled, and names were shared and probed across organizations.
-      const count = (what: string): number => seen.get(what) ?? 0;
-      expect(count('transfer created'), JSON.stringify([...seen])).toBeGreaterThan(0);
-      expect(count('post') + count('void') + count('reverse'), JSON.stringify([...seen])).toBeGreaterThan(0);
-      expect(count('a shared address opened again in another'), JSON.stringify([...seen])).toBeGreaterThan(0);
-      expect(count('a foreign ledger probe'), JSON.stringify([...seen])).toBeGreaterThan(0);
-    }, 240_000);
+    it(
+      `keeps ledgers apart under random ledger sequences, with shared names (${ledgerRuns} runs)`,
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            // Every sequence starts with one address opened in two organizations, so the shared-name
+            // cases are reached whatever the random draw (the check below must not depend on luck).
+            fc
+              .array(ledgerStep, { minLength: 10, maxLength: 30, size: 'max' })
+              .map((rest): Step[] => [
+                { kind: 'openAccount', org: 0, shared: true, pick: 0, type: 'asset' },
+                { kind: 'openAccount', org: 1, shared: true, pick: 0, type: 'asset' },
+                ...rest,
+              ]),
+            async (steps) => {
+              const orgs: Org[] = [];
+              for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
+              current = orgs;
+              let position: string | null = null;
+              for (const s of steps) position = laterPosition(position, await perform(orgs, s));
+              await checkEveryQuery(orgs, position);
+            },
+          ),
+          { numRuns: ledgerRuns },
+        );
+        // Not vacuous: money moved, settled, and names were shared and probed across organizations.
+        const count = (what: string): number => seen.get(what) ?? 0;
+        expect(count('transfer created'), JSON.stringify([...seen])).toBeGreaterThan(0);
+        expect(count('post') + count('void') + count('reverse'), JSON.stringify([...seen])).toBeGreaterThan(
+          0,
+        );
+        expect(count('a shared address opened again in another'), JSON.stringify([...seen])).toBeGreaterThan(
+          0,
+        );
+        expect(count('a foreign ledger probe'), JSON.stringify([...seen])).toBeGreaterThan(0);
+      },
+      PROPERTY_TIMEOUT_MS,
+    );
   });
 }
