@@ -1,6 +1,7 @@
 /**
- * The ledger end to end: a ledgerline server in its own process on PostgreSQL, loaded over
- * HTTP from this one — single-transfer commands from 64 clients, the batch endpoint with 1,000
+ * The ledger end to end: ledgerline servers in their own processes on PostgreSQL, loaded over
+ * HTTP from this one — single-transfer commands from 64 clients on two deployments (projector
+ * in the server, or in a `ledgerline project` worker beside it), the batch endpoint with 1,000
  * transfers a call — with projection lag sampled meanwhile; then a replay (rebuild) of a
  * million ledger events into the read models. Bounded in count and time; loopback only.
  */
@@ -341,7 +342,9 @@ async function singleTransfers(
 /**
  * Single transfers on both deployments, in halves ordered A B B A: a machine whose speed drifts
  * during the run (as shared hosts do) then weighs on both alike, where running one deployment
- * after the other would hand the later one whatever slowdown came in between.
+ * after the other would hand the later one whatever slowdown came in between. Both servers stay
+ * up throughout, so each half's PostgreSQL figure also holds the idle one's polling (a few
+ * queries a second; the backends of both are in the one scratch database).
  */
 async function singlesBothWays(
   inProcess: Target,
@@ -425,9 +428,10 @@ async function batches(
 }
 
 /**
- * One server with its projector in-process (the default) for single transfers, batches and
- * MCP; then a second server, on its own schema, with a projector worker, for single transfers
- * again; then the replay on the first one's events.
+ * Two servers, each on its own schema of the scratch database: one with its projector
+ * in-process (the default), one with a projector worker. Single transfers on both (interleaved,
+ * see singlesBothWays); then, on the first alone, the batch endpoint and MCP; then the replay
+ * on the first one's events.
  */
 export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-bench-'));
