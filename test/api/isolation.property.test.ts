@@ -1281,21 +1281,23 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
       }
     }
 
+    /** New organizations, then `steps` across them, then every query of each checked. */
+    async function runSequence(steps: readonly Step[]): Promise<void> {
+      const orgs: Org[] = [];
+      for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
+      current = orgs;
+      let position: string | null = null;
+      // A ledger answer that wrote nothing names its book's last position: keep the latest.
+      for (const s of steps) position = laterPosition(position, await perform(orgs, s));
+      await checkEveryQuery(orgs, position);
+    }
+
     it(
       `keeps organizations apart under random command sequences (${numRuns} runs)`,
       async () => {
-        await fc.assert(
-          fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
-            const orgs: Org[] = [];
-            for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
-            current = orgs;
-            let position: string | null = null;
-            // A ledger answer that wrote nothing names its book's last position: keep the latest.
-            for (const s of steps) position = laterPosition(position, await perform(orgs, s));
-            await checkEveryQuery(orgs, position);
-          }),
-          { numRuns },
-        );
+        await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), runSequence), {
+          numRuns,
+        });
       },
       PROPERTY_TIMEOUT_MS,
     );
@@ -1386,14 +1388,7 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
                 { kind: 'openAccount', org: 1, shared: true, pick: 0, type: 'asset' },
                 ...rest,
               ]),
-            async (steps) => {
-              const orgs: Org[] = [];
-              for (let i = 0; i < ORGANIZATIONS; i += 1) orgs.push(await newOrganization(i));
-              current = orgs;
-              let position: string | null = null;
-              for (const s of steps) position = laterPosition(position, await perform(orgs, s));
-              await checkEveryQuery(orgs, position);
-            },
+            runSequence,
           ),
           { numRuns: ledgerRuns },
         );

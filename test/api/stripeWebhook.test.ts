@@ -62,34 +62,31 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     await ok(org, 'PATCH', '/v1/payments/settings', { fraudPolicy: QUIET_HOURS }, 200);
   }
 
+  /** A new customer with a saved card (`token`) pays `amount` USD: the payment's answer. */
+  async function payByCard(org: Org, name: string, token: string, amount: string) {
+    const customer = await ok(org, 'POST', '/v1/customers', { name }, 201);
+    await ok(
+      org,
+      'POST',
+      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
+      { token, setDefault: true },
+      201,
+    );
+    return ok(
+      org,
+      'POST',
+      '/v1/payments',
+      { customerId: customer['customerId'], amount, currency: 'USD', description: 'Order' },
+      201,
+    );
+  }
+
   /** A card payment the processor left processing: its id and PaymentIntent id. */
   async function processingPayment(
     org: Org,
     amount: string,
   ): Promise<{ paymentId: string; intentId: string }> {
-    const customer = await ok(org, 'POST', '/v1/customers', { name: 'Achieng' }, 201);
-    await ok(
-      org,
-      'POST',
-      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
-      {
-        token: 'tok_processing',
-        setDefault: true,
-      },
-      201,
-    );
-    const paid = await ok(
-      org,
-      'POST',
-      '/v1/payments',
-      {
-        customerId: customer['customerId'],
-        amount,
-        currency: 'USD',
-        description: 'Order',
-      },
-      201,
-    );
+    const paid = await payByCard(org, 'Achieng', 'tok_processing', amount);
     expect(paid['status']).toBe('pending');
     const paymentId = paid['paymentId'] as string;
     const events = await app.server.runtime.store.readStream(`${org.orgId}.payment-${paymentId}`);
@@ -395,29 +392,7 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     expect((await app.server.runtime.services.ledger.state(other.orgId)).transfers.size).toBe(0);
   });
   it('settles a refund whose answer was lost on charge.refunded, reversing the sale once', async () => {
-    const customer = await ok(demo, 'POST', '/v1/customers', { name: 'Otieno' }, 201);
-    await ok(
-      demo,
-      'POST',
-      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
-      {
-        token: 'tok_visa',
-        setDefault: true,
-      },
-      201,
-    );
-    const paid = await ok(
-      demo,
-      'POST',
-      '/v1/payments',
-      {
-        customerId: customer['customerId'],
-        amount: '30.00',
-        currency: 'USD',
-        description: 'Order',
-      },
-      201,
-    );
+    const paid = await payByCard(demo, 'Otieno', 'tok_visa', '30.00');
     expect(paid['status']).toBe('succeeded');
     const paymentId = paid['paymentId'] as string;
     loseRefundAnswers = true;
@@ -469,21 +444,7 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
     expect(state.transfers.get(paymentId)?.status).toBe('posted');
   });
   it('reverses nothing for a refund Stripe answers pending until refund.updated says how it ended', async () => {
-    const customer = await ok(demo, 'POST', '/v1/customers', { name: 'Akinyi' }, 201);
-    await ok(
-      demo,
-      'POST',
-      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
-      { token: 'tok_visa', setDefault: true },
-      201,
-    );
-    const paid = await ok(
-      demo,
-      'POST',
-      '/v1/payments',
-      { customerId: customer['customerId'], amount: '30.00', currency: 'USD', description: 'Order' },
-      201,
-    );
+    const paid = await payByCard(demo, 'Akinyi', 'tok_visa', '30.00');
     const paymentId = paid['paymentId'] as string;
     const pendingRefund = async (): Promise<{ refundId: string; refund: CardRefund }> => {
       pendingRefundAnswers = true;
@@ -540,21 +501,7 @@ describe.skipIf(!run)('Stripe webhooks on PostgreSQL', () => {
   });
 
   it('a refund nobody could settle is resolved by a person: returned, the sale reversed once', async () => {
-    const customer = await ok(other, 'POST', '/v1/customers', { name: 'Wambui' }, 201);
-    await ok(
-      other,
-      'POST',
-      `/v1/customers/${customer['customerId'] as string}/payment-methods`,
-      { token: 'tok_visa', setDefault: true },
-      201,
-    );
-    const paid = await ok(
-      other,
-      'POST',
-      '/v1/payments',
-      { customerId: customer['customerId'], amount: '40.00', currency: 'USD', description: 'Order' },
-      201,
-    );
+    const paid = await payByCard(other, 'Wambui', 'tok_visa', '40.00');
     const paymentId = paid['paymentId'] as string;
     loseRefundAnswers = true;
     const asked = await ok(other, 'POST', `/v1/payments/${paymentId}/refunds`, { amount: '15.00' }, 201);
