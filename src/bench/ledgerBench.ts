@@ -31,6 +31,8 @@ export const REPLAY_EVENTS = 1_000_000;
 /** Rows generated per INSERT while preparing the replay. */
 const REPLAY_INSERT_ROWS = 100_000;
 export const WALLETS = 200;
+/** Untimed single transfers after each server start, before it is measured. */
+export const WARMUP_TRANSFERS = 3_000;
 const SCENARIO_TIME_MAX_MS = 30_000;
 const SERVER_START_MAX_MS = 60_000;
 const LAG_POLL_MS = 25;
@@ -137,7 +139,8 @@ function untilReady<T>(child: ChildProcess, what: string, ready: (stderr: string
 }
 
 /**
- * A server on its own schema; with `worker`, also a projector worker. The two start together:
+ * A server on its own schema; with `worker`, also a projector worker. `known` names the
+ * organization and key of an earlier start on the same schema. The two start together:
  * a first start waits for the read models to hold the keys it prints, which the worker
  * projects (migrations are under a lock, so whichever comes first applies them).
  */
@@ -146,6 +149,7 @@ async function startServer(
   dataDir: string,
   schema: string,
   projector: ProjectorPlacement,
+  known: { readonly orgId: string; readonly key: string } | null,
 ): Promise<Server> {
   const worker = projector === 'worker' ? spawnCli(['project'], databaseUrl, schema, projector) : null;
   const child = spawnCli(['serve', '--port', '0', '--data-dir', dataDir], databaseUrl, schema, projector);
@@ -153,6 +157,8 @@ async function startServer(
     const [started] = await Promise.all([
       untilReady(child, 'server', (stderr) => {
         const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+        // The demo organization's key is printed on the first start only; a restart reuses it.
+        if (url && known) return { url, ...known };
         const demo = /demo organization \((org_[0-9A-Z]+)\) admin API key: (\S+)/.exec(stderr);
         return url && demo?.[1] && demo[2] ? { url, orgId: demo[1], key: demo[2] } : null;
       }),
@@ -308,6 +314,79 @@ interface Target {
   readonly sampler: LagSampler;
 }
 
+/**
+ * One deployment under test: its schema, and its server (with its projector worker) while one
+ * runs. It runs only while it is measured, so no idle server's polling lands in the other's
+ * figures, and each start is warmed up, untimed, so a half measures a server in its steady
+ * state rather than one still compiling its hot paths.
+ */
+class Deployment {
+  private running: { readonly server: Server; readonly client: BenchHttpClient } | null = null;
+  private known: { readonly orgId: string; readonly key: string } | null = null;
+  private starts = 0;
+  readonly sampler: LagSampler;
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly dataDir: string,
+    private readonly schema: string,
+    readonly db: Database,
+    readonly placement: ProjectorPlacement,
+  ) {
+    this.sampler = new LagSampler(checkpointOf(db));
+  }
+
+  async up(): Promise<Target> {
+    if (this.running) return { ...this.running, db: this.db, sampler: this.sampler };
+    const server = await startServer(this.databaseUrl, this.dataDir, this.schema, this.placement, this.known);
+    // One socket per concurrent client (see httpClient.ts).
+    const client = new BenchHttpClient(server.url, `Bearer ${server.key}`, HTTP_CLIENTS);
+    this.running = { server, client };
+    if (this.known === null) await prepareBook(server, client);
+    this.known = { orgId: server.orgId, key: server.key };
+    this.starts += 1;
+    await measure({
+      name: 'warm-up',
+      total: WARMUP_TRANSFERS,
+      concurrency: HTTP_CLIENTS,
+      eventsPerOperation: 1,
+      timeMaxMs: SCENARIO_TIME_MAX_MS,
+      operation: async (k) => {
+        await post(client, '/v1/ledger/transfers', {
+          transfers: [transfer(`warm_${String(this.starts)}_${String(k)}`, k % WALLETS)],
+        });
+      },
+    });
+    await this.settled();
+    return { server, client, db: this.db, sampler: this.sampler };
+  }
+
+  /** Stops the server once its projections hold everything it wrote (so no lag sample is left behind). */
+  async down(): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    await this.settled();
+    running.client.close();
+    await stopServer(running.server);
+    this.running = null;
+  }
+
+  /** Waits (bounded) until the read models have every event written so far. */
+  private async settled(): Promise<void> {
+    await projectedUpTo(this.db, checkpointOf(this.db), performance.now() + SCENARIO_TIME_MAX_MS);
+  }
+
+  /** For the bench's last resort: no process outlives it. */
+  kill(): void {
+    const running = this.running;
+    if (!running) return;
+    running.client.close();
+    for (const child of [running.server.child, running.server.worker])
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+    this.running = null;
+  }
+}
+
 /** Single-transfer commands `from` … `from + count - 1` from HTTP_CLIENTS clients, lag sampled. */
 async function singleTransfers(
   target: Target,
@@ -342,21 +421,25 @@ async function singleTransfers(
 /**
  * Single transfers on both deployments, in halves ordered A B B A: a machine whose speed drifts
  * during the run (as shared hosts do) then weighs on both alike, where running one deployment
- * after the other would hand the later one whatever slowdown came in between. Both servers stay
- * up throughout, so each half's PostgreSQL figure also holds the idle one's polling (a few
- * queries a second; the backends of both are in the one scratch database).
+ * after the other would hand the later one whatever slowdown came in between. Only the
+ * deployment being measured runs; A's server stays up at the end for the scenarios after.
  */
 async function singlesBothWays(
-  inProcess: Target,
-  apart: Target,
+  inProcess: Deployment,
+  apart: Deployment,
 ): Promise<{ inProcess: SinglesResult; apart: SinglesResult }> {
   const half = SINGLE_TRANSFERS / 2;
+  const a = await inProcess.up();
+  // Each sampler starts once its schema exists (the first start of its server migrates it).
   inProcess.sampler.start();
+  const a1 = await singleTransfers(a, 0, half);
+  await inProcess.down();
+  const b = await apart.up();
   apart.sampler.start();
-  const a1 = await singleTransfers(inProcess, 0, half);
-  const b1 = await singleTransfers(apart, 0, half);
-  const b2 = await singleTransfers(apart, half, half);
-  const a2 = await singleTransfers(inProcess, half, half);
+  const b1 = await singleTransfers(b, 0, half);
+  const b2 = await singleTransfers(b, half, half);
+  await apart.down();
+  const a2 = await singleTransfers(await inProcess.up(), half, half);
   const lagA = await inProcess.sampler.stop();
   const lagB = await apart.sampler.stop();
   return {
@@ -437,25 +520,11 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
   const dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-bench-'));
   const db = await openPostgres({ url: databaseUrl, schema: SCHEMA, poolSize: 4 });
   const workerDb = await openPostgres({ url: databaseUrl, schema: WORKER_SCHEMA, poolSize: 2 });
-  const servers: Server[] = [];
-  const clients: BenchHttpClient[] = [];
-  const target = async (schema: string, db: Database, placement: ProjectorPlacement): Promise<Target> => {
-    const server = await startServer(databaseUrl, join(dataDir, schema), schema, placement);
-    servers.push(server);
-    // One socket per concurrent client (see httpClient.ts).
-    const client = new BenchHttpClient(server.url, `Bearer ${server.key}`, HTTP_CLIENTS);
-    clients.push(client);
-    await prepareBook(server, client);
-    return { server, db, client, sampler: new LagSampler(checkpointOf(db)) };
-  };
+  const inProcess = new Deployment(databaseUrl, join(dataDir, SCHEMA), SCHEMA, db, 'in-process');
+  const apart = new Deployment(databaseUrl, join(dataDir, WORKER_SCHEMA), WORKER_SCHEMA, workerDb, 'worker');
   try {
-    const inProcess = await target(SCHEMA, db, 'in-process');
-    const apart = await target(WORKER_SCHEMA, workerDb, 'worker');
     const singles = await singlesBothWays(inProcess, apart);
-    apart.client.close();
-    await stopServer(apart.server);
-
-    const { server, client } = inProcess;
+    const { server, client } = await inProcess.up();
     const { batch, batchProjected, cpu: batchCpu } = await batches(server, db, client);
     const mcp = await mcpBench({
       url: server.url,
@@ -463,8 +532,7 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
       debitAccount: 'assets:bank:float',
       creditAccount: (index) => `customers:cus_${index % WALLETS}:wallet`,
     });
-    client.close();
-    await stopServer(server);
+    await inProcess.down();
 
     const replay = await replayBench(db, server.orgId);
     return {
@@ -478,11 +546,8 @@ export async function ledgerBench(databaseUrl: string): Promise<LedgerBenchResul
       cpu: { single: singles.inProcess.cpu, batch: batchCpu },
     };
   } finally {
-    for (const client of clients) client.close();
-    for (const server of servers) {
-      for (const child of [server.child, server.worker])
-        if (child && child.exitCode === null) child.kill('SIGKILL');
-    }
+    inProcess.kill();
+    apart.kill();
     await workerDb.close();
     await db.close();
     await rm(dataDir, { recursive: true, force: true });
