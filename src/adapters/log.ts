@@ -8,26 +8,33 @@ import type { LogLevel } from '../config.js';
 
 export type { Logger };
 
+/** Fields holding secrets, wherever they sit: at the top of a log object or one level down. */
+const SECRET_FIELDS = [
+  'password',
+  'apiKey',
+  'accessToken',
+  'refreshToken',
+  'secret',
+  // Provider credentials, should one ever reach a log object.
+  'consumerKey',
+  'consumerSecret',
+  'passkey',
+  'securityCredential',
+  'initiatorPassword',
+  'secretKey',
+  'webhookSigningSecret',
+];
+
 /** Fields whose values never reach a log line. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'res.headers["set-cookie"]',
-  '*.password',
-  '*.apiKey',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.secret',
-  // Provider credentials, should one ever reach a log object.
-  '*.consumerKey',
-  '*.consumerSecret',
-  '*.passkey',
-  '*.securityCredential',
-  '*.initiatorPassword',
-  '*.secretKey',
-  '*.webhookSigningSecret',
   'req.headers["stripe-signature"]',
+  // `*.field` matches one level down only: `log.warn({ apiKey })` needs the plain name too.
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `*.${field}`),
 ];
 
 /** Callback URLs carry the organization's secret token as their last segment. */

@@ -9,6 +9,7 @@ import type { Services } from '../../commands/context.js';
 import type { Database } from '../db/database.js';
 import type { EventStore } from '../eventstore/port.js';
 import { registerCommand, registerQuery } from './catalogRoutes.js';
+import { lazyChildLogger } from './lazyChildLogger.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { registerOpenApi } from './openapi.js';
 import type { EventPublisher } from '../bus/publisher.js';
@@ -43,6 +44,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app = Fastify({
     loggerInstance: deps.logger,
     genReqId: () => `req_${randomUUID().replaceAll('-', '')}`,
+    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     bodyLimit: BODY_BYTES_MAX,
     routerOptions: { maxParamLength: PATH_PARAM_LENGTH_MAX },
