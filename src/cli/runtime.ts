@@ -20,9 +20,9 @@ import { FeedHub } from '../adapters/feed/hub.js';
 import { newId } from '../adapters/ids.js';
 import { createLogger } from '../adapters/log.js';
 import type { Services } from '../commands/context.js';
-import { CredentialReads } from '../commands/credentials.js';
+import { CREDENTIAL_CACHE_EVENTS, CredentialReads } from '../commands/credentials.js';
 import { LoginLimiter } from '../commands/loginLimiter.js';
-import { RateLimiter } from '../commands/limits/rateLimiter.js';
+import { LIMITS_CACHE_EVENTS, RateLimiter } from '../commands/limits/rateLimiter.js';
 import { LedgerBooks } from '../commands/ledger/book.js';
 import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
 import { leastCheckpoint, pollingGate } from '../projections/pollingGate.js';
@@ -34,7 +34,7 @@ import { createPaymentProviders } from '../adapters/providers/paymentProviders.j
 import { callbackUrls } from '../commands/payments/paymentServices.js';
 import { vaultMasterKey } from '../adapters/crypto/vaultMasterKey.js';
 import { DataKeyStore } from '../adapters/crypto/vaultKeys.js';
-import { ProviderVault } from '../commands/vault/providerVault.js';
+import { ProviderVault, VAULT_EVENTS } from '../commands/vault/providerVault.js';
 import { auditSigningKey } from '../adapters/crypto/auditSigningKey.js';
 
 export interface Runtime {
@@ -61,6 +61,16 @@ export interface RuntimeOptions {
   /** Where log lines go (stdout when absent); tests capture them here. */
   readonly logStream?: { write(line: string): void };
 }
+
+/**
+ * What this process's caches forget on: the bus subscription that keeps them current names
+ * these, so an in-process bus with no other listener lets the publisher read only these.
+ */
+const CACHED_EVENT_TYPES: ReadonlySet<string> = new Set([
+  ...CREDENTIAL_CACHE_EVENTS,
+  ...LIMITS_CACHE_EVENTS,
+  ...VAULT_EVENTS,
+]);
 
 export async function openDatabase(config: Config): Promise<Database> {
   if (!config.databaseUrl) return openPglite({ dataDir: config.dataDir });
@@ -135,7 +145,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     // carries only what the projector already said: no listener, so publishing builds nothing.
     const stopForgetting =
       config.natsUrl || !projector
-        ? bus.subscribe({}, (event) => {
+        ? bus.subscribe({ eventTypes: CACHED_EVENT_TYPES }, (event) => {
             credentials.forget([event]);
             limits.forget([event]);
             vault.forget([event]);

@@ -13,6 +13,15 @@ import type { Database } from '../adapters/db/database.js';
 
 export const CREDENTIAL_CACHE_MS = 1_000;
 export const CREDENTIAL_CACHE_ENTRIES_MAX = 50_000;
+/** The events that change what CredentialReads caches: `forget` acts on these alone. */
+export const CREDENTIAL_CACHE_EVENTS: ReadonlySet<string> = new Set([
+  'ApiKeyRevoked',
+  'ApiKeyPermissionsUpdated',
+  'MemberDeactivated',
+  'MemberProfileUpdated',
+  'OrganizationSuspended',
+  'OrganizationReactivated',
+]);
 
 export interface KeyRow {
   readonly key_id: string;
@@ -72,10 +81,11 @@ export class CredentialReads {
 
   /**
    * Drops what committed events changed; called after each projected batch, and with every
-   * event another node commits (from the event bus).
+   * event another node commits (from the event bus). Only CREDENTIAL_CACHE_EVENTS matter.
    */
   forget(events: readonly Pick<RecordedEvent, 'type' | 'data' | 'orgId'>[]): void {
     for (const event of events) {
+      if (!CREDENTIAL_CACHE_EVENTS.has(event.type)) continue;
       const data = event.data as { keyId?: unknown; memberId?: unknown };
       switch (event.type) {
         case 'ApiKeyRevoked':

@@ -138,6 +138,31 @@ for (const subject of SUBJECTS) {
       }
     });
 
+    it('delivers only the event types a subscription names', async () => {
+      const bus = await subject.open();
+      try {
+        const all: BusEvent[] = [];
+        const some: BusEvent[] = [];
+        bus.subscribe({}, (event) => all.push(event));
+        bus.subscribe({ orgId: ORG_A, eventTypes: new Set(['Marker', 'Wanted']) }, (event) =>
+          some.push(event),
+        );
+        await ready(bus, ORG_A, some);
+        await until(() => all.length > 0, 'the marker');
+        all.length = 0;
+        const events = Array.from({ length: 20 }, (_, index) =>
+          toBusEvent(recorded(index % 5 === 0 ? ORG_B : ORG_A, index % 2 === 0 ? 'Wanted' : 'Other')),
+        );
+        await bus.publish(events);
+        await until(() => all.length >= events.length, 'every event');
+        const expected = events.filter((event) => event.orgId === ORG_A && event.type === 'Wanted');
+        await until(() => some.length >= expected.length, 'the wanted events');
+        expect(some.map((event) => event.eventId)).toEqual(expected.map((event) => event.eventId));
+      } finally {
+        await bus.close();
+      }
+    });
+
     it('is healthy while reachable, and refuses to publish once closed', async () => {
       const bus = await subject.open();
       await bus.publish([toBusEvent(recorded(ORG_A, 'Once'))]);

@@ -153,4 +153,70 @@ describe('the in-process publisher', () => {
       await bus.close();
     }
   });
+
+  it('reads only the types its listeners name, and still hands each of those over once, in order', async () => {
+    const store = new SqlEventStore(database.db);
+    const filters: (readonly string[] | undefined)[] = [];
+    const counted = Object.create(store) as SqlEventStore;
+    counted.readAll = (options) => {
+      filters.push(options?.filter?.eventTypes);
+      return store.readAll(options);
+    };
+    const bus = new MemoryBus();
+    const wanted: BusEvent[] = [];
+    bus.subscribe({ eventTypes: new Set(['ApiKeyRevoked']) }, (event) => {
+      wanted.push(event);
+    });
+    // Never handed a batch (as in a server whose projector runs apart): it reads everything.
+    const projector = new Projector(database.db, store, PROJECTIONS);
+    const publisher = new EventPublisher(database.db, counted, bus, {
+      checkpointName: null,
+      horizon: () => projector.position,
+      log: quiet,
+      batchMax: 4,
+    });
+    projector.start();
+    publisher.start();
+    const published = async (): Promise<void> => {
+      const head = await store.headPosition();
+      await until(
+        () => publisher.status().publishedThrough === (head ? formatPosition(head) : null),
+        'the publisher to pass the head',
+      );
+    };
+    try {
+      await until(() => publisher.status().publishedThrough !== null, 'the publisher to start');
+      const org = testOrg();
+      // Far more events than a page of the types nobody wants, around those somebody does.
+      const revoked: string[] = [];
+      for (let index = 0; index < 30; index += 1) {
+        const type = index % 7 === 3 ? 'ApiKeyRevoked' : 'ThingHappened';
+        await store.append(`${org}.key-${index}`, [newEvent(type, { index })], 'any');
+        if (type === 'ApiKeyRevoked') revoked.push(`${org}.key-${index}`);
+      }
+      await published();
+      expect(wanted.map((event) => event.streamName)).toEqual(revoked);
+      expect(filters.length).toBeGreaterThan(0);
+      expect(filters.every((types) => types?.join() === 'ApiKeyRevoked')).toBe(true);
+
+      // A listener of every type joins: from then on every event is read and handed over.
+      const everything: BusEvent[] = [];
+      bus.subscribe({}, (event) => {
+        everything.push(event);
+      });
+      filters.length = 0;
+      for (let index = 0; index < 6; index += 1)
+        await store.append(`${org}.later-${index}`, [newEvent('ThingHappened', { index })], 'any');
+      await published();
+      expect(everything.map((event) => event.streamName)).toEqual(
+        [0, 1, 2, 3, 4, 5].map((index) => `${org}.later-${index}`),
+      );
+      expect(filters.every((types) => types === undefined)).toBe(true);
+      expect(wanted.map((event) => event.streamName)).toEqual(revoked);
+    } finally {
+      await publisher.stop();
+      await projector.stop();
+      await bus.close();
+    }
+  });
 });

@@ -3,7 +3,14 @@
  * subscribers, synchronously and in order. Nothing is kept, so a subscriber sees only what is
  * published after it subscribed — the live feeds replay older events from the event store.
  */
-import type { BusEvent, BusFilter, BusHandler, EventBus, Unsubscribe } from './port.js';
+import {
+  passes,
+  type BusEvent,
+  type BusFilter,
+  type BusHandler,
+  type EventBus,
+  type Unsubscribe,
+} from './port.js';
 
 export class MemoryBus implements EventBus {
   readonly description = 'in-process event bus';
@@ -16,7 +23,7 @@ export class MemoryBus implements EventBus {
     if (this.closed) return Promise.reject(new Error('the event bus is closed'));
     for (const event of events) {
       for (const subscriber of [...this.subscribers]) {
-        if (subscriber.filter.orgId !== undefined && subscriber.filter.orgId !== event.orgId) continue;
+        if (!passes(subscriber.filter, event)) continue;
         try {
           subscriber.handler(event);
         } catch (error) {
@@ -38,6 +45,16 @@ export class MemoryBus implements EventBus {
 
   reachesNobody(): boolean {
     return !this.closed && this.subscribers.size === 0;
+  }
+
+  wantedTypes(): ReadonlySet<string> | null {
+    if (this.closed) return null;
+    const wanted = new Set<string>();
+    for (const { filter } of this.subscribers) {
+      if (filter.eventTypes === undefined) return null;
+      for (const type of filter.eventTypes) wanted.add(type);
+    }
+    return wanted;
   }
 
   health(): 'ok' {

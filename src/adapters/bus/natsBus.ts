@@ -22,7 +22,15 @@ import {
   type NatsConnection,
 } from 'nats';
 import type { Logger } from '../log.js';
-import type { BusEvent, BusFilter, BusHandler, BusHealth, EventBus, Unsubscribe } from './port.js';
+import {
+  passes,
+  type BusEvent,
+  type BusFilter,
+  type BusHandler,
+  type BusHealth,
+  type EventBus,
+  type Unsubscribe,
+} from './port.js';
 import { eventSubject, filterSubject } from './subjects.js';
 
 /** How long a publish waits for JetStream's acknowledgement before the batch counts as failed. */
@@ -165,7 +173,7 @@ export class NatsBus implements EventBus {
             } catch {
               continue;
             }
-            if (filter.orgId !== undefined && event.orgId !== filter.orgId) continue;
+            if (!passes(filter, event)) continue;
             try {
               handler(event);
             } catch (error) {

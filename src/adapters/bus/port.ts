@@ -12,6 +12,14 @@ export type { BusEvent };
 export interface BusFilter {
   /** Only this organization's events (`platform` for the platform's own streams). */
   readonly orgId?: string;
+  /** Only events of these types (a cache that forgets on a few kinds of change). */
+  readonly eventTypes?: ReadonlySet<string>;
+}
+
+/** Whether `event` is one `filter` lets through. */
+export function passes(filter: BusFilter, event: { readonly orgId: string; readonly type: string }): boolean {
+  if (filter.orgId !== undefined && filter.orgId !== event.orgId) return false;
+  return filter.eventTypes === undefined || filter.eventTypes.has(event.type);
 }
 
 export type BusHandler = (event: BusEvent) => void;
@@ -46,6 +54,12 @@ export interface EventBus {
    * wire form. A bus that stores what it is given (JetStream) never says so.
    */
   reachesNobody?(): boolean;
+  /**
+   * The event types publishing now would reach, when every subscriber in this process names
+   * its types (an in-process bus whose only listeners are caches): the publisher then reads
+   * only those. Null when some subscriber takes every type, or the bus keeps what it is given.
+   */
+  wantedTypes?(): ReadonlySet<string> | null;
   /** Whether the bus could be reached the last time it was used. */
   health(): BusHealth;
   close(): Promise<void>;

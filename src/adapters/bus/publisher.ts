@@ -190,12 +190,26 @@ export class EventPublisher {
       this.published += offered.events.length;
       return { published: offered.events.length, more: true };
     }
-    const page = await this.store.readAll({ from, maxCount: this.options.batchMax ?? PUBLISH_BATCH_MAX });
+    // Nobody to hear it and nothing kept: move on without reading.
+    if (this.bus.reachesNobody?.()) {
+      this.checkpoint = horizon;
+      return { published: 0, more: false };
+    }
+    const wanted = this.bus.wantedTypes?.() ?? null;
+    const page = await this.store.readAll({
+      from,
+      maxCount: this.options.batchMax ?? PUBLISH_BATCH_MAX,
+      ...(wanted ? { filter: { eventTypes: [...wanted] } } : {}),
+    });
     let events: readonly RecordedEvent[] = page.events.filter(
       (event) => comparePositions(event.position, horizon) <= 0,
     );
     const whole = events.length === page.events.length && comparePositions(page.next, horizon) <= 0;
     const next = whole ? page.next : (events.at(-1)?.position ?? from);
+    // A read of some types only: a page that ended, or passed the horizon, held every wanted
+    // event up to the horizon (which the projections, and so this read, have passed), so the
+    // place moves there and not just to the last wanted event, which may be far behind.
+    const through = wanted && (page.isEnd || !whole) ? horizon : next;
     if (resync && this.bus.lastPublishedEventId && events.length > 0) {
       // After a restart or an outage: what the bus already holds was acknowledged but not
       // checkpointed; skip it rather than lean on the duplicate window alone.
@@ -203,9 +217,9 @@ export class EventPublisher {
       const index = last === null ? -1 : events.findIndex((event) => event.eventId === last);
       if (index >= 0) events = events.slice(index + 1);
     }
-    if (events.length > 0 && !this.bus.reachesNobody?.()) await this.bus.publish(events.map(toBusEvent));
-    await this.save(from, next, events.length);
-    this.checkpoint = next;
+    if (events.length > 0) await this.bus.publish(events.map(toBusEvent));
+    await this.save(from, through, events.length);
+    this.checkpoint = through;
     this.published += events.length;
     return { published: events.length, more: !page.isEnd || !whole };
   }

@@ -34,6 +34,12 @@ export const LIMITS_CACHE_ENTRIES_MAX = 50_000;
 export const LEASES_MAX = 100_000;
 /** Lease, spend, and lease again when others took the units meanwhile: at most this often. */
 const ADMIT_ATTEMPTS_MAX = 10;
+/** The events that change an organization's limits: `forget` acts on these alone. */
+export const LIMITS_CACHE_EVENTS: ReadonlySet<string> = new Set([
+  'OrganizationSettingsChanged',
+  'OrganizationPlanChanged',
+  'OrganizationCreated',
+]);
 /** Rows are kept a day past their window (for usage reading), then swept, this many at a time. */
 const WINDOW_KEEP_MS = 24 * 60 * 60 * 1_000;
 const SWEEP_EVERY_MS = 10 * 60 * 1_000;
@@ -112,11 +118,7 @@ export class RateLimiter {
   /** Limits change with the organization's plan and settings: drop what is cached for them. */
   forget(events: readonly { type: string; orgId: string }[]): void {
     for (const event of events) {
-      if (
-        event.type === 'OrganizationSettingsChanged' ||
-        event.type === 'OrganizationPlanChanged' ||
-        event.type === 'OrganizationCreated'
-      ) {
+      if (LIMITS_CACHE_EVENTS.has(event.type)) {
         this.limits.delete(event.orgId);
         for (const kind of ['minute', 'day', 'month'] as const) this.leases.delete(`${event.orgId}/${kind}`);
       }

@@ -37,7 +37,8 @@ export const VAULT_CACHE_MS = 10_000;
 /** Organizations × providers held decrypted on one node, at most (the oldest go first). */
 export const VAULT_CACHE_ENTRIES_MAX = 2_000;
 
-const VAULT_EVENTS = new Set([
+/** The events that change what ProviderVault caches: `forget` acts on these alone. */
+export const VAULT_EVENTS: ReadonlySet<string> = new Set([
   'ProviderCredentialsSet',
   'ProviderCredentialsRotated',
   'ProviderCredentialsRevoked',
