@@ -37,6 +37,16 @@ export const BOOK_QUEUE_MAX = 10_000;
 /** Groups sent to the store and not yet answered, per book. */
 export const GROUPS_IN_FLIGHT_MAX = 4;
 /**
+ * A further group goes out while one is in flight only when at least this much waits (in
+ * transfers; a command of another kind counts one): a full group's worth. Overlapping appends
+ * pays where groups are large (batches of transfers), but for many small commands each extra
+ * append is one more round trip and one more wait on the stream's lock: one group at a time,
+ * larger, costs less. Measured on the bench's single transfers (64 clients, interleaved runs):
+ * about 15 % more throughput and 18 % less PostgreSQL CPU per transfer than with up to four
+ * small groups in flight; batches of 1,000 came out the same either way.
+ */
+export const PIPELINE_BACKLOG_MIN = GROUP_COMMANDS_MAX;
+/**
  * Attempts at a group when other writers (another node's book) keep changing the stream; a
  * conflict after the last answers CONCURRENCY_CONFLICT (safe to retry: transfer ids make it
  * idempotent). Between attempts a writer backs off, with jitter, so two contenders take turns.
@@ -130,18 +140,17 @@ class Book {
       })
       .finally(() => {
         this.pumping = false;
-        if (this.queue.length > 0 && this.flights.length < GROUPS_IN_FLIGHT_MAX && !this.recovering)
-          this.pump();
+        if (this.mayLaunch()) this.pump();
       });
   }
 
   /**
-   * Decides groups and sends their appends without waiting for the one before to answer: each
-   * append names the revision the one before it will leave, and the store's stream lock lines
-   * them up, so several commits share the database's flushes.
+   * Decides groups and sends their appends; when a large backlog waits, without waiting for
+   * the one before to answer: each append names the revision the one before it will leave, and
+   * the store's stream lock lines them up, so several commits share the database's flushes.
    */
   private async launch(): Promise<void> {
-    while (this.queue.length > 0 && this.flights.length < GROUPS_IN_FLIGHT_MAX && !this.recovering) {
+    while (this.mayLaunch()) {
       const book = await this.current();
       const group = this.queue.splice(0, GROUP_COMMANDS_MAX);
       const { flight, events } = this.decide(book, group);
@@ -163,6 +172,19 @@ class Book {
         },
       );
     }
+  }
+
+  /** Whether a group should be decided and sent now (see PIPELINE_BACKLOG_MIN). */
+  private mayLaunch(): boolean {
+    if (this.queue.length === 0 || this.recovering) return false;
+    if (this.flights.length === 0) return true;
+    if (this.flights.length >= GROUPS_IN_FLIGHT_MAX) return false;
+    let backlog = 0;
+    for (const { command } of this.queue) {
+      backlog += command.type === 'CreateTransfers' ? command.transfers.length : 1;
+      if (backlog >= PIPELINE_BACKLOG_MIN) return true;
+    }
+    return false;
   }
 
   /** Decides as many of `group` as fit one append against the (speculative) state. */
