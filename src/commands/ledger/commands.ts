@@ -6,16 +6,11 @@ import { z } from 'zod';
 import type { LedgerCommand, LedgerResult } from '../../domain/ledger/decide.js';
 import { eventMetadata } from '../aggregate.js';
 import { defineCommand, type CommandOutcome } from '../catalog.js';
-import { requestHash } from '../idempotency.js';
 import type { CommandContext } from '../context.js';
 import { callerOf } from '../tenancy/organizationStream.js';
 import { ledgerStream } from './book.js';
+import { fingerprint, transferFingerprint } from './transferFingerprint.js';
 import * as l from './schemas.js';
-
-/** A transfer's body, fingerprinted the way idempotency keys fingerprint requests. */
-function fingerprint(kind: string, value: unknown): string {
-  return requestHash(kind, value).slice(0, 32);
-}
 
 async function onBook<Output>(
   context: CommandContext,
@@ -164,7 +159,7 @@ export const ledgerCreateTransfers = defineCommand({
             item.pending === undefined
               ? null
               : new Date(context.now.getTime() + item.pending.timeoutSeconds * 1000).toISOString(),
-          requestHash: fingerprint('transfer', item),
+          requestHash: transferFingerprint(item),
         })),
       },
       (result) => {
