@@ -343,19 +343,23 @@ export function transfersCreated(records: readonly TransferRecord[]): LedgerEven
   const events: LedgerEvent[] = [];
   let chunk: TransferRecord[] = [];
   let bytes = 0;
+  // Each chunk's estimate is kept with its data as it is made: the writer asks for it again.
+  const close = (): void => {
+    const data = { transfers: chunk };
+    sized.set(data, bytes);
+    events.push({ type: 'TransfersCreated', data });
+  };
   for (const record of records) {
     const size = recordBytes(record);
     if (chunk.length > 0 && bytes + size > TRANSFERS_EVENT_BYTES_MAX) {
-      events.push({ type: 'TransfersCreated', data: { transfers: chunk } });
+      close();
       chunk = [];
       bytes = 0;
     }
     chunk.push(record);
     bytes += size;
   }
-  events.push({ type: 'TransfersCreated', data: { transfers: chunk } });
-  for (const event of events)
-    if (event.type === 'TransfersCreated') sized.set(event.data, bytesOf(event.data));
+  close();
   return events;
 }
 

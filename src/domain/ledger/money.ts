@@ -12,6 +12,10 @@ const AMOUNT_MAX_DIGITS = 20;
 const WHOLE_DIGITS_MAX = AMOUNT_MAX_DIGITS + 1;
 const TRAILING_ZEROS = /0+$/;
 export const SCALE_MAX = 18;
+/** 10^20 in minor units, by scale: worked out once, not for every transfer. */
+const UNITS_MAX: readonly bigint[] = Array.from({ length: SCALE_MAX + 1 }, (_, scale) =>
+  10n ** BigInt(AMOUNT_MAX_DIGITS + scale),
+);
 const ASSET_CODE = /^[A-Z][A-Z0-9]{1,11}$/;
 /**
  * Plain decimal notation only: no sign, no exponent, no spaces, no leading dot. The digits are not
@@ -58,7 +62,8 @@ export function parseAmount(value: unknown, scale: number): bigint | AmountProbl
   if (whole.length <= WHOLE_DIGITS_MAX && fraction.length <= scale) {
     const units = BigInt(whole + fraction.padEnd(scale, '0'));
     if (units === 0n) return { reason: 'must be greater than zero' };
-    if (units > 10n ** BigInt(AMOUNT_MAX_DIGITS + scale)) return { reason: 'must be at most 10^20' };
+    if (units > (UNITS_MAX[scale] ?? 10n ** BigInt(AMOUNT_MAX_DIGITS + scale)))
+      return { reason: 'must be at most 10^20' };
     return units;
   }
   const decimal = new Decimal(value);
