@@ -28,6 +28,15 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** Waits until the publisher has passed the newest event in the store. */
+async function publishedToHead(store: SqlEventStore, publisher: EventPublisher): Promise<void> {
+  const head = await store.headPosition();
+  await until(
+    () => publisher.status().publishedThrough === (head ? formatPosition(head) : null),
+    'the publisher to pass the head',
+  );
+}
+
 const quiet = { info: () => undefined, warn: () => undefined } as unknown as ConstructorParameters<
   typeof EventPublisher
 >[3]['log'];
@@ -124,13 +133,7 @@ describe('the in-process publisher', () => {
     });
     projector.start();
     publisher.start();
-    const published = async (): Promise<void> => {
-      const head = await store.headPosition();
-      await until(
-        () => publisher.status().publishedThrough === (head ? formatPosition(head) : null),
-        'the publisher to pass the head',
-      );
-    };
+    const published = (): Promise<void> => publishedToHead(store, publisher);
     try {
       const org = testOrg();
       for (let index = 0; index < 5; index += 1)
@@ -177,13 +180,7 @@ describe('the in-process publisher', () => {
     });
     projector.start();
     publisher.start();
-    const published = async (): Promise<void> => {
-      const head = await store.headPosition();
-      await until(
-        () => publisher.status().publishedThrough === (head ? formatPosition(head) : null),
-        'the publisher to pass the head',
-      );
-    };
+    const published = (): Promise<void> => publishedToHead(store, publisher);
     try {
       await until(() => publisher.status().publishedThrough !== null, 'the publisher to start');
       const org = testOrg();

@@ -11,6 +11,7 @@ import { LedgerBooks, PIPELINE_BACKLOG_MIN } from '../../src/commands/ledger/boo
 import { sqlSnapshotStore } from '../../src/commands/ledger/snapshots.js';
 import type { LedgerCommand, TransferRequest } from '../../src/domain/ledger/decide.js';
 import { freshPglite, freshPostgres, type TestDatabase } from '../support/databases.js';
+import { openAccount, transferRequest } from '../support/ledgerSpec.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const SYSTEM = { actor: { kind: 'system' as const, id: 'pipeline' }, channel: { kind: 'system' as const } };
@@ -23,17 +24,7 @@ const BATCH_SIZE = 1_000;
 const postgres = serviceGate('ledger writer pipelining on PostgreSQL', await probePostgres());
 
 function transfer(id: string, wallet: number): TransferRequest {
-  return {
-    transferId: id,
-    debitAccount: 'assets:bank:float',
-    creditAccount: `customers:cus_${wallet}:wallet`,
-    amount: '1.00',
-    code: 'payment',
-    metadata: {},
-    reference: null,
-    pendingTimeoutAt: null,
-    requestHash: `hash_${id}`,
-  };
+  return transferRequest(id, 'assets:bank:float', `customers:cus_${wallet}:wallet`, '1.00');
 }
 
 function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean): void {
@@ -72,19 +63,9 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
       org += 1;
       const orgId = `org_PIPE${name === 'PGlite' ? 'L' : 'P'}${org}`;
       const execute = (command: LedgerCommand) => books.execute(orgId, command, SYSTEM, new Date());
-      const open = (address: string, accountType: 'asset' | 'liability') =>
-        execute({
-          type: 'OpenAccount',
-          address,
-          asset: 'KES',
-          scale: null,
-          accountType,
-          flags: { debitsMustNotExceedCredits: false, creditsMustNotExceedDebits: false },
-          creditLimit: null,
-          metadata: {},
-        });
-      await open('assets:bank:float', 'asset');
-      for (let wallet = 0; wallet < 4; wallet += 1) await open(`customers:cus_${wallet}:wallet`, 'liability');
+      await execute(openAccount('assets:bank:float', 'KES'));
+      for (let wallet = 0; wallet < 4; wallet += 1)
+        await execute(openAccount(`customers:cus_${wallet}:wallet`, 'KES', { accountType: 'liability' }));
       mostInFlight = 0;
       return { execute, orgId };
     }

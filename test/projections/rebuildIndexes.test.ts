@@ -13,6 +13,7 @@ import { Projector } from '../../src/projections/projector.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import { freshPglite, freshPostgres, type TestDatabase } from '../support/databases.js';
 import { dumpReadModels } from '../support/readModels.js';
+import { openAccount, transferRequest } from '../support/ledgerSpec.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const SYSTEM = { actor: { kind: 'system' as const, id: 'rebuild' }, channel: { kind: 'system' as const } };
@@ -30,33 +31,13 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
       store = new SqlEventStore(test.db);
       const books = new LedgerBooks(store, sqlSnapshotStore(test.db));
       const execute = (command: LedgerCommand) => books.execute(ORG, command, SYSTEM, new Date());
-      for (const [address, accountType] of [
-        ['assets:bank:float', 'asset'],
-        ['customers:cus_1:wallet', 'liability'],
-      ] as const) {
-        await execute({
-          type: 'OpenAccount',
-          address,
-          asset: 'KES',
-          scale: null,
-          accountType,
-          flags: { debitsMustNotExceedCredits: false, creditsMustNotExceedDebits: false },
-          creditLimit: null,
-          metadata: {},
-        });
-      }
+      await execute(openAccount('assets:bank:float', 'KES'));
+      await execute(openAccount('customers:cus_1:wallet', 'KES', { accountType: 'liability' }));
       const later = new Date(Date.now() + 3_600_000).toISOString();
-      const transfer = (transferId: string, pending: boolean) => ({
-        transferId,
-        debitAccount: 'assets:bank:float',
-        creditAccount: 'customers:cus_1:wallet',
-        amount: '5.00',
-        code: 'payment' as const,
-        metadata: {},
-        reference: null,
-        pendingTimeoutAt: pending ? later : null,
-        requestHash: `h_${transferId}`,
-      });
+      const transfer = (transferId: string, pending: boolean) =>
+        transferRequest(transferId, 'assets:bank:float', 'customers:cus_1:wallet', '5.00', {
+          pendingTimeoutAt: pending ? later : null,
+        });
       await execute({
         type: 'CreateTransfers',
         linked: false,
