@@ -13,8 +13,9 @@ const WHOLE_DIGITS_MAX = AMOUNT_MAX_DIGITS + 1;
 const TRAILING_ZEROS = /0+$/;
 export const SCALE_MAX = 18;
 /** 10^20 in minor units, by scale: worked out once, not for every transfer. */
-const UNITS_MAX: readonly bigint[] = Array.from({ length: SCALE_MAX + 1 }, (_, scale) =>
-  10n ** BigInt(AMOUNT_MAX_DIGITS + scale),
+const UNITS_MAX: readonly bigint[] = Array.from(
+  { length: SCALE_MAX + 1 },
+  (_, scale) => 10n ** BigInt(AMOUNT_MAX_DIGITS + scale),
 );
 const ASSET_CODE = /^[A-Z][A-Z0-9]{1,11}$/;
 /**
