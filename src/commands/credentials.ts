@@ -13,15 +13,21 @@ import type { Database } from '../adapters/db/database.js';
 
 export const CREDENTIAL_CACHE_MS = 1_000;
 export const CREDENTIAL_CACHE_ENTRIES_MAX = 50_000;
-/** The events that change what CredentialReads caches: `forget` acts on these alone. */
-export const CREDENTIAL_CACHE_EVENTS: ReadonlySet<string> = new Set([
-  'ApiKeyRevoked',
-  'ApiKeyPermissionsUpdated',
-  'MemberDeactivated',
-  'MemberProfileUpdated',
-  'OrganizationSuspended',
-  'OrganizationReactivated',
+/**
+ * What each event that changes a cached credential drops: the one place that says which events
+ * those are (`forget` follows it, and CREDENTIAL_CACHE_EVENTS is its keys).
+ */
+const DROPS: ReadonlyMap<string, 'key' | 'member' | 'member and keys' | 'organization'> = new Map([
+  ['ApiKeyRevoked', 'key'],
+  ['ApiKeyPermissionsUpdated', 'key'],
+  // A key's row carries its creator's status: drop them all (deactivations are rare).
+  ['MemberDeactivated', 'member and keys'],
+  ['MemberProfileUpdated', 'member'],
+  ['OrganizationSuspended', 'organization'],
+  ['OrganizationReactivated', 'organization'],
 ]);
+/** The events that change what CredentialReads caches: `forget` acts on these alone. */
+export const CREDENTIAL_CACHE_EVENTS: ReadonlySet<string> = new Set(DROPS.keys());
 
 export interface KeyRow {
   readonly key_id: string;
@@ -85,24 +91,20 @@ export class CredentialReads {
    */
   forget(events: readonly Pick<RecordedEvent, 'type' | 'data' | 'orgId'>[]): void {
     for (const event of events) {
-      if (!CREDENTIAL_CACHE_EVENTS.has(event.type)) continue;
+      const drop = DROPS.get(event.type);
+      if (drop === undefined) continue;
       const data = event.data as { keyId?: unknown; memberId?: unknown };
-      switch (event.type) {
-        case 'ApiKeyRevoked':
-        case 'ApiKeyPermissionsUpdated':
+      switch (drop) {
+        case 'key':
           if (typeof data.keyId === 'string') this.keys.delete(data.keyId);
           break;
-        case 'MemberDeactivated':
-        case 'MemberProfileUpdated':
+        case 'member and keys':
+        case 'member':
           if (typeof data.memberId === 'string') this.members.delete(`${event.orgId}/${data.memberId}`);
-          // A key's row carries its creator's status: drop them all (deactivations are rare).
-          if (event.type === 'MemberDeactivated') this.keys.clear();
+          if (drop === 'member and keys') this.keys.clear();
           break;
-        case 'OrganizationSuspended':
-        case 'OrganizationReactivated':
+        case 'organization':
           this.organizations.delete(event.orgId);
-          break;
-        default:
           break;
       }
     }

@@ -1,7 +1,8 @@
 /**
  * A rebuild drops the read models' indexes for the bulk load and builds them again, keeping the
- * partial ones in place: afterwards every index is there exactly as the migrations made it, and
- * the partial ones hold what they should (pending and resolved transfers).
+ * partial ones in place (the same index, never dropped): afterwards every index is there exactly
+ * as the migrations made it, and the partial ones hold what they should (pending and resolved
+ * transfers).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqlEventStore } from '../../src/adapters/eventstore/postgres/sqlEventStore.js';
@@ -60,6 +61,15 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
       return rows.map((row) => row.def);
     };
 
+    const indexOids = async (): Promise<Map<string, { oid: string; partial: boolean }>> => {
+      const { rows } = await test.db.query<{ name: string; oid: string; partial: boolean }>(
+        `SELECT c.relname AS name, c.oid::text AS oid, i.indpred IS NOT NULL AS partial
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = 'rm_ledger_transfers'::regclass`,
+      );
+      return new Map(rows.map((row) => [row.name, { oid: row.oid, partial: row.partial }]));
+    };
+
     it('leaves every index as it was, and the read models as projected live', async () => {
       const before = await indexes();
       const live = await dumpReadModels(test.db, [ledgerProjection]);
@@ -67,9 +77,16 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
         before.some((def) => / WHERE /.test(def)),
         'the ledger has partial indexes',
       ).toBe(true);
+      const oidsBefore = await indexOids();
       await rebuildProjections(test.db, store, [ledgerProjection]);
       expect(await indexes()).toEqual(before);
       expect(await dumpReadModels(test.db, [ledgerProjection])).toBe(live);
+      // Kept, not built again: a partial index keeps its identity, every other one is new.
+      const oidsAfter = await indexOids();
+      for (const [name, { oid, partial }] of oidsBefore) {
+        if (partial) expect(oidsAfter.get(name)?.oid, `${name} kept through the load`).toBe(oid);
+        else expect(oidsAfter.get(name)?.oid, `${name} built again after the load`).not.toBe(oid);
+      }
     });
 
     it('answers from the partial indexes what they hold', async () => {
