@@ -33,6 +33,12 @@ interface AccountRow {
 const ACCOUNT_COLUMNS = `address, asset, scale, account_type, debits_must_not_exceed_credits, credits_must_not_exceed_debits,
   credit_limit::text, metadata, status, debits_posted::text, credits_posted::text, debits_pending::text, credits_pending::text`;
 
+/**
+ * The postings of one account ($1 organization, $2 address). The account key (migration 0018)
+ * is what the indexes on each side are keyed on; the organization and address are checked
+ * too, since two accounts may share a key.
+ */
+const ACCOUNT_POSTINGS = 'account_key = ll_account_key($1, $2) AND org_id = $1 AND address = $2';
 const ledgerGrant = readModelGrantParam('ledger:read');
 const GRANT_NOTE = readModelGrantNote('ledger:read');
 
@@ -229,7 +235,7 @@ export const ledgerGetBalance = defineQuery({
           };
     const { rows: sums } = await context.services.db.query<{ side: string; phase: string; total: string }>(
       `SELECT side, phase, sum(amount)::text AS total FROM rm_ledger_postings
-        WHERE org_id = $1 AND address = $2 AND ${bound.sql} GROUP BY side, phase`,
+        WHERE ${ACCOUNT_POSTINGS} AND ${bound.sql} GROUP BY side, phase`,
       [orgId, params.address, ...bound.args],
     );
     const total = (side: string, phase: string): string =>
@@ -342,23 +348,38 @@ export const ledgerListTransfers = defineQuery({
       'ledger_list_transfers',
       params.account === undefined ? 'transfers' : `transfers of account ${params.account}`,
     );
+    const args: unknown[] = [
+      orgId,
+      positionPart(match?.[1]),
+      positionPart(match?.[2]),
+      match?.[3] ?? null,
+      params.status ?? null,
+      params.code ?? null,
+      params.reference ?? null,
+      params.limit + 1,
+    ];
+    const filters = `($2::bigint IS NULL OR (commit_position, prepare_position, transfer_id) > ($2::bigint, $3::bigint, $4::text))
+      AND ($5::text IS NULL OR status = $5) AND ($6::text IS NULL OR code = $6) AND ($7::text IS NULL OR reference = $7)`;
+    const order = 'ORDER BY commit_position, prepare_position, transfer_id LIMIT $8';
+    // Keys (migration 0018) are what the indexes are keyed on: the organization's for its
+    // transfers in order, an account's for each side of its own. The organization and the
+    // account are checked too, since two may share a key. An account's page is the first page
+    // of each side (each read in order from its own index), then merged: it never reads the
+    // rest of the organization, and a large account's side stops at the page.
     const { rows } = await context.services.db.query<TransferRow>(
-      `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers
-        WHERE org_id = $1 AND ($2::bigint IS NULL OR (commit_position, prepare_position, transfer_id) > ($2::bigint, $3::bigint, $4::text))
-          AND ($5::text IS NULL OR debit_account = $5 OR credit_account = $5) AND ($6::text IS NULL OR status = $6)
-          AND ($7::text IS NULL OR code = $7) AND ($8::text IS NULL OR reference = $8)
-        ORDER BY commit_position, prepare_position, transfer_id LIMIT $9`,
-      [
-        orgId,
-        positionPart(match?.[1]),
-        positionPart(match?.[2]),
-        match?.[3] ?? null,
-        params.account ?? null,
-        params.status ?? null,
-        params.code ?? null,
-        params.reference ?? null,
-        params.limit + 1,
-      ],
+      params.account === undefined
+        ? `SELECT ${TRANSFER_COLUMNS} FROM rm_ledger_transfers
+            WHERE org_key = ll_org_key($1) AND org_id = $1 AND ${filters} ${order}`
+        : `SELECT ${TRANSFER_COLUMNS} FROM (
+             (SELECT * FROM rm_ledger_transfers
+               WHERE debit_key = ll_account_key($1, $9) AND org_id = $1 AND debit_account = $9 AND ${filters}
+               ${order})
+             UNION ALL
+             (SELECT * FROM rm_ledger_transfers
+               WHERE credit_key = ll_account_key($1, $9) AND org_id = $1 AND credit_account = $9
+                 AND debit_account <> $9 AND ${filters}
+               ${order})) t ${order}`,
+      params.account === undefined ? args : [...args, params.account],
     );
     return s.pageOf(rows, params.limit, toTransfer, (item) => `${item.position}/${item.transferId}`);
   },
@@ -461,7 +482,7 @@ export const ledgerAccountHistory = defineQuery({
       `SELECT commit_position::text || '-' || prepare_position::text AS position, seq, transfer_id, side, phase,
               amount::text, occurred_at
          FROM rm_ledger_postings
-        WHERE org_id = $1 AND address = $2
+        WHERE ${ACCOUNT_POSTINGS}
           AND ($3::bigint IS NULL OR (commit_position, prepare_position, transfer_id, seq)
                                        > ($3::bigint, $4::bigint, $6::text, $5::integer))
         ORDER BY commit_position, prepare_position, transfer_id, seq LIMIT $7`,

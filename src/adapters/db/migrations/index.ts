@@ -15,6 +15,7 @@ import { migration as reversalFollowups } from './0014_reversal_followups.js';
 import { migration as payoutBatchBackfill } from './0015_payout_batch_backfill.js';
 import { migration as cancelledBatchesReopen } from './0016_cancelled_batches_reopen.js';
 import { migration as alertResolutions } from './0017_alert_resolutions.js';
+import { migration as ledgerNarrowKeys } from './0018_ledger_narrow_keys.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -42,4 +43,5 @@ export const MIGRATIONS: readonly Migration[] = [
   payoutBatchBackfill,
   cancelledBatchesReopen,
   alertResolutions,
+  ledgerNarrowKeys,
 ];
