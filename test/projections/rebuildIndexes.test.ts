@@ -5,19 +5,16 @@
  * transfers).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlEventStore } from '../../src/adapters/eventstore/postgres/sqlEventStore.js';
-import { LedgerBooks } from '../../src/commands/ledger/book.js';
-import { sqlSnapshotStore } from '../../src/commands/ledger/snapshots.js';
-import type { LedgerCommand } from '../../src/domain/ledger/decide.js';
+import type { SqlEventStore } from '../../src/adapters/eventstore/postgres/sqlEventStore.js';
 import { ledgerProjection } from '../../src/projections/ledger/ledgerProjection.js';
 import { Projector } from '../../src/projections/projector.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import { freshPglite, freshPostgres, type TestDatabase } from '../support/databases.js';
 import { dumpReadModels } from '../support/readModels.js';
-import { openAccount, transferRequest } from '../support/ledgerSpec.js';
+import { FLOAT, systemBook, WALLET } from '../support/ledgerBook.js';
+import { transferRequest } from '../support/ledgerSpec.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
-const SYSTEM = { actor: { kind: 'system' as const, id: 'rebuild' }, channel: { kind: 'system' as const } };
 const ORG = 'org_REBUILDIDX';
 
 const postgres = serviceGate('rebuild keeps every index on PostgreSQL', await probePostgres());
@@ -29,14 +26,12 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
 
     beforeAll(async () => {
       test = await open();
-      store = new SqlEventStore(test.db);
-      const books = new LedgerBooks(store, sqlSnapshotStore(test.db));
-      const execute = (command: LedgerCommand) => books.execute(ORG, command, SYSTEM, new Date());
-      await execute(openAccount('assets:bank:float', 'KES'));
-      await execute(openAccount('customers:cus_1:wallet', 'KES', { accountType: 'liability' }));
+      const book = await systemBook(test.db, ORG, 'rebuild');
+      const { execute } = book;
+      store = book.store;
       const later = new Date(Date.now() + 3_600_000).toISOString();
       const transfer = (transferId: string, pending: boolean) =>
-        transferRequest(transferId, 'assets:bank:float', 'customers:cus_1:wallet', '5.00', {
+        transferRequest(transferId, FLOAT, WALLET, '5.00', {
           pendingTimeoutAt: pending ? later : null,
         });
       await execute({

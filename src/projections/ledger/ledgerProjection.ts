@@ -451,6 +451,11 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
  * transfer of one event shares (organization, time, position) is sent once per event. The
  * derived columns are worked out in SQL exactly as transferRow does them (a zero keeps the
  * amount's scale: `amount * 0`), so both paths, and a rebuild, write the same rows.
+ *
+ * A plain INSERT, not an upsert: one event creates a transfer, and the projector applies each
+ * event once (its checkpoint commits with the rows), so no row can be there yet. Were one ever
+ * there, the unique violation stops the projector, loudly, instead of overwriting a row. An
+ * upsert costs PostgreSQL about a fifth more per row (measured on 200,000 rows).
  */
 async function insertCreated(
   tx: SqlClient,
@@ -510,11 +515,7 @@ async function insertCreated(
               AS u(event, transfer_id, debit_account, credit_account, asset, amount, code, pending, timeout_at,
                    reversal_of, reference, metadata)
        JOIN unnest($13::text[], $14::timestamptz[], $15::bigint[], $16::bigint[]) WITH ORDINALITY
-              AS e(org_id, at, commit_position, prepare_position, event) USING (event)
-     ON CONFLICT (org_id, transfer_id) DO UPDATE SET posted_amount = excluded.posted_amount,
-       reversed_amount = excluded.reversed_amount, status = excluded.status, updated_at = excluded.updated_at,
-       resolved_commit_position = excluded.resolved_commit_position,
-       resolved_prepare_position = excluded.resolved_prepare_position, resolved_at = excluded.resolved_at`,
+              AS e(org_id, at, commit_position, prepare_position, event) USING (event)`,
     [
       plainArray(columns.event),
       textArray(columns.transferId),
