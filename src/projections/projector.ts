@@ -206,7 +206,12 @@ export class Projector {
     const from = this.position;
     this.readsStarted += 1;
     const read = this.readsStarted;
-    const page = await this.store.readAll({ from, maxCount: this.options.batchMax ?? PROJECTOR_BATCH_MAX });
+    const page = await this.store.readAll({
+      from,
+      maxCount: this.options.batchMax ?? PROJECTOR_BATCH_MAX,
+      // It folds events, so the data this process just appended need not be read back.
+      recentFromMemory: true,
+    });
     const next = page.next;
     // Nothing read and no checkpoint passed: nothing to write. (A filtered store may pass over
     // events that are not ledgerline's and answer a further checkpoint; that one is kept.)

@@ -112,6 +112,14 @@ export interface ReadAllOptions {
   readonly filter?: EventFilter;
   /** At most READ_PAGE_MAX. */
   readonly maxCount?: number;
+  /**
+   * The data of large events this process appended may come from memory instead of being read
+   * back: the same JSON values, without the store encoding and this process decoding a few
+   * hundred kilobytes per ledger batch. For readers that fold events (the projector); readers
+   * that show or verify what is stored (exports, audits) leave it off. Stores without such a
+   * memory ignore it.
+   */
+  readonly recentFromMemory?: boolean;
 }
 
 export interface ReadAllPage {

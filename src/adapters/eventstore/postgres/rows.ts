@@ -2,10 +2,17 @@ import type { JsonValue } from '../../../domain/canonicalJson.js';
 import type { StoredMetadata } from '../newEvents.js';
 import type { RecordedEvent } from '../port.js';
 
-/** The columns every read selects, text-cast where pg and PGlite would disagree on types. */
-export const EVENT_COLUMNS = `transaction_id::text AS commit, global_position::text AS prepare, stream_name,
-  stream_revision::text AS revision, event_id::text AS event_id, event_type, schema_version, org_id, data,
+/**
+ * The columns every read selects, text-cast where pg and PGlite would disagree on types; `data`
+ * is the expression the data comes from (a read may leave out data it remembers).
+ */
+export function eventColumns(data = 'data'): string {
+  return `transaction_id::text AS commit, global_position::text AS prepare, stream_name,
+  stream_revision::text AS revision, event_id::text AS event_id, event_type, schema_version, org_id, ${data} AS data,
   metadata, occurred_at, encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash`;
+}
+
+export const EVENT_COLUMNS = eventColumns();
 
 export interface EventRow {
   readonly commit: string;

@@ -26,7 +26,8 @@ import {
   type Subscription,
   type VerifyResult,
 } from '../port.js';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './rows.js';
+import { RecentData } from './recentData.js';
+import { EVENT_COLUMNS, eventColumns, toRecordedEvent, type EventRow } from './rows.js';
 
 /** Pages read while verifying a stream. */
 const VERIFY_PAGE_SIZE = 1_000;
@@ -59,6 +60,7 @@ export class SqlEventStore implements EventStore {
   private readonly signal = new AppendSignal();
   private readonly now: () => Date;
   private readonly batcher: AppendBatcher<AppendRow>;
+  private readonly recent = new RecentData();
 
   constructor(
     private readonly db: Database,
@@ -90,6 +92,10 @@ export class SqlEventStore implements EventStore {
     switch (row.r_outcome) {
       case 'ok':
       case 'idempotent':
+        // Only what this append stored is remembered (a retry's events were stored before).
+        if (row.r_outcome === 'ok') {
+          for (const event of prepared.events) this.recent.remember(event.eventId, event.data, event.bytes);
+        }
         return {
           nextExpectedRevision: BigInt(row.r_revision),
           position: { commit: BigInt(row.r_commit ?? '0'), prepare: BigInt(row.r_position ?? '0') },
@@ -173,14 +179,26 @@ export class SqlEventStore implements EventStore {
       params.push(types);
       where.push(`event_type = ANY ($${params.length}::text[])`);
     }
+    // Events whose data this process remembers come without it (see recentData.ts).
+    const remembered =
+      options.recentFromMemory === true && this.recent.size > 0 ? this.recent.snapshot() : null;
+    let columns = EVENT_COLUMNS;
+    if (remembered) {
+      params.push([...remembered.keys()]);
+      const known = `event_id = ANY ($${params.length}::uuid[])`;
+      columns = `${eventColumns(`CASE WHEN ${known} THEN NULL ELSE data END`)}, ${known} AS remembered`;
+    }
     const { rows } = await this.guard(() =>
-      this.db.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM ll_events WHERE ${where.join(' AND ')}
+      this.db.query<EventRow & { remembered?: boolean }>(
+        `SELECT ${columns} FROM ll_events WHERE ${where.join(' AND ')}
          ORDER BY transaction_id, global_position LIMIT $3`,
         params,
       ),
     );
-    const events = rows.map(toRecordedEvent);
+    const events = rows.map((row) => {
+      const data = row.remembered === true ? remembered?.get(row.event_id) : undefined;
+      return toRecordedEvent(data === undefined ? row : { ...row, data });
+    });
     const last = events.at(-1);
     return { events, next: last ? last.position : from, isEnd: events.length < maxCount };
   }
