@@ -35,8 +35,13 @@ interface Row {
 }
 
 export function requestHash(command: string, input: unknown): string {
+  return canonicalRequestHash(command, canonicalJson(input ?? null));
+}
+
+/** requestHash of an input whose canonical JSON is already at hand. */
+export function canonicalRequestHash(command: string, json: string): string {
   // One-shot: this runs for every transfer of a batch (its fingerprint).
-  return hash('sha256', `${command}\n${canonicalJson(input ?? null)}`, 'hex');
+  return hash('sha256', `${command}\n${json}`, 'hex');
 }
 
 export class IdempotencyStore {

@@ -33,7 +33,12 @@ export class NotJsonError extends Error {
 export function canonicalJson(value: unknown, path = '$'): string {
   // Data built in key order (the ledger's transfer records) is encoded natively, several times
   // faster than a walk that builds the text; anything else, or anything wrong, is walked.
-  if (isCanonicalAsIs(value, 0)) return JSON.stringify(value);
+  if (isCanonicalAsIs(value, 0)) {
+    const text = JSON.stringify(value);
+    // The check above leaves strings alone: the only ones the Encoder refuses come out of
+    // JSON.stringify as an escaped U+0000 or lone surrogate, found here in one scan.
+    if (!REFUSED_ESCAPE.test(text)) return text;
+  }
   return new Encoder(path).encode(value);
 }
 
@@ -46,15 +51,28 @@ export function assertJson(value: unknown, path = '$'): asserts value is JsonVal
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
- * True when JSON.stringify(value) is already the canonical encoding: plain JSON (as the
- * Encoder accepts it) whose every object lists its keys in code-unit order — JSON.stringify
+ * How JSON.stringify writes what a string may not hold here: U+0000 and lone surrogates
+ * (`\ud800`–`\udfff`). A match may be a false alarm (a backslash written before "u0000"):
+ * then the Encoder, which looks at the strings themselves, decides.
+ */
+const REFUSED_ESCAPE = /\\u(?:0000|d[89a-f])/;
+
+/** True when the canonical encoding of `value` is `value` itself between quotes. */
+export function isPlainJsonString(value: string): boolean {
+  return PLAIN.test(value);
+}
+
+/**
+ * True when JSON.stringify(value) is the canonical encoding, but for strings: plain JSON (as
+ * the Encoder accepts it) whose every object lists its keys in code-unit order — JSON.stringify
  * writes keys in Object.keys order, and encodes strings and numbers exactly as the Encoder
- * does. False at the first doubt: the Encoder then sorts, or names what is wrong.
+ * does. Strings the Encoder would refuse are found in the text afterwards (REFUSED_ESCAPE),
+ * one scan instead of a test per string. False at the first doubt: the Encoder then sorts, or
+ * names what is wrong.
  */
 function isCanonicalAsIs(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
-      return PLAIN.test(value) || (!value.includes('\u0000') && value.isWellFormed());
     case 'boolean':
       return true;
     case 'number':
@@ -77,7 +95,7 @@ function isCanonicalAsIs(value: unknown, depth: number): boolean {
       for (let i = 0; i < keys.length; i += 1) {
         const key = keys[i] as string;
         if (i > 0 && !((keys[i - 1] as string) < key)) return false;
-        if (!isCanonicalAsIs(key, depth) || !isCanonicalAsIs(record[key], depth + 1)) return false;
+        if (!isCanonicalAsIs(record[key], depth + 1)) return false;
       }
       return true;
     }

@@ -148,4 +148,39 @@ describe('canonical JSON, encoded natively when keys are already in order', () =
     expect(canonicalJson(withToJson)).toBe('[1,2]');
     expect(canonicalJson({ '10': 'a', '9': 'b' })).toBe('{"10":"a","9":"b"}');
   });
+
+  it('finds refused strings anywhere in ordered data, and lets through text that only looks like them', () => {
+    expect(() => canonicalJson({ a: { b: ['ok', '\udc00'] } })).toThrow(/well-formed/);
+    expect(() => canonicalJson({ a: 1, ['k\u0000']: 2 })).toThrow(/U\+0000/);
+    // A backslash before "u0000" is an ordinary string: the scan's alarm is false, the Encoder accepts it.
+    expect(canonicalJson({ a: '\\u0000', b: '\\ud800' })).toBe(
+      JSON.stringify({ a: '\\u0000', b: '\\ud800' }),
+    );
+  });
+
+  it('accepts or refuses ordered data exactly as the walking encoder does, whatever its strings hold', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 6 }),
+      fc.string({
+        unit: fc.constantFrom('a', '\u0000', '\ud800', '\udfff', '\\', 'u', '0', 'd'),
+        maxLength: 8,
+      }),
+    );
+    const data = fc.dictionary(text, fc.oneof(text, fc.array(text, { maxLength: 3 })), { maxKeys: 4 });
+    fc.assert(
+      fc.property(data, (value) => {
+        const ordered = sortedCopy(value);
+        let walked: string | Error;
+        try {
+          assertJson(ordered);
+          walked = reference(ordered);
+        } catch (error) {
+          walked = error as Error;
+        }
+        if (typeof walked === 'string') expect(canonicalJson(ordered)).toBe(walked);
+        else expect(() => canonicalJson(ordered)).toThrow(NotJsonError);
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });

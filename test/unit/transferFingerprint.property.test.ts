@@ -49,6 +49,28 @@ describe('transfer fingerprint', () => {
     );
   });
 
+  it('gives the general fingerprint for strings that need escaping, even where the schema refuses them', () => {
+    const unchecked = fc.record(
+      {
+        transferId: text,
+        debitAccount: text,
+        creditAccount: text,
+        amount: text,
+        asset: text,
+        code: text,
+        metadata: fc.dictionary(text, text, { maxKeys: 3 }),
+        reference: text,
+      },
+      { requiredKeys: ['transferId', 'debitAccount', 'creditAccount', 'amount', 'code', 'metadata'] },
+    );
+    fc.assert(
+      fc.property(unchecked, (raw) => {
+        expect(transferFingerprint(raw as never)).toBe(fingerprint('transfer', raw));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('is the same value it has always been for a known body (stored in events: it must never change)', () => {
     const parsed = l.transfer.parse({
       transferId: 'tr_1',
