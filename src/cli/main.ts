@@ -158,7 +158,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'projections': {
       if (sub !== 'rebuild') throw new UsageError(`unknown projections command "${sub ?? ''}"`);
-      const runtime = await openRuntime(config, { startProjector: false });
+      // The rebuild is the remedy for stale ledger keys, so it opens a database that has them.
+      const runtime = await openRuntime(config, { startProjector: false, allowStaleKeys: true });
       try {
         const chosen = selectProjections(PROJECTIONS, arg);
         const total = (await runtime.store.countEvents?.()) ?? null;

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.js';
 import type { Database } from '../adapters/db/database.js';
+import { assertLedgerKeysCurrent } from '../projections/ledger/ledgerKeys.js';
 import { migrate, type MigrationReport } from '../adapters/db/migrate.js';
 import { openPglite } from '../adapters/db/pgliteDatabase.js';
 import { openPostgres } from '../adapters/db/postgresDatabase.js';
@@ -60,6 +61,11 @@ export interface RuntimeOptions {
   readonly startPublisher?: boolean;
   /** Where log lines go (stdout when absent); tests capture them here. */
   readonly logStream?: { write(line: string): void };
+  /**
+   * Open even when the ledger read model's keys are stale (see ledgerKeys.ts): only for the
+   * rebuild that writes them again. Anything else refuses to start, naming that rebuild.
+   */
+  readonly allowStaleKeys?: boolean;
 }
 
 /**
@@ -93,6 +99,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   let store: EventStore | null = null;
   try {
     const migrations = await migrate(db);
+    if (!options.allowStaleKeys) await assertLedgerKeysCurrent(db);
     store = await openEventStore(config, db);
     const events = store;
     const runProjector = options.startProjector ?? config.projector === 'in-process';

@@ -46,6 +46,10 @@ export const ERRORS = {
   STORE_UNAVAILABLE: { status: 503, message: 'The event store is unavailable.' },
   DATA_DIR_LOCKED: { status: 503, message: 'The data directory is in use by another process.' },
   MIGRATION_FAILED: { status: 500, message: 'A schema migration failed.' },
+  READ_MODEL_KEYS_STALE: {
+    status: 500,
+    message: "The read models' keys were written by other hash functions than this database's; rebuild them.",
+  },
   CREDENTIALS_REVOKED: { status: 410, message: 'These provider credentials were revoked.' },
   CREDENTIALS_SHREDDED: {
     status: 410,

@@ -20,4 +20,9 @@ export interface Projection {
    * the rows `apply` would; the rebuild-equals-live property tests hold it to that.
    */
   rebuildInSql?(tx: SqlClient, upTo: Position): Promise<void>;
+  /**
+   * A rebuild has just emptied `tables`, in its transaction: whatever this projection records
+   * about how its rows were written (the ledger's key canary) starts over with them.
+   */
+  emptied?(tx: SqlClient): Promise<void>;
 }

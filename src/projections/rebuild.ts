@@ -56,6 +56,7 @@ export async function rebuildProjections(
   const bulk = await db.transaction(async (tx) => {
     const tables = projections.flatMap((projection) => projection.tables);
     if (tables.length > 0) await tx.query(`TRUNCATE ${tables.join(', ')}`);
+    for (const projection of projections) await projection.emptied?.(tx);
     await tx.query('DELETE FROM ll_projection_checkpoints WHERE name = ANY ($1::text[])', [
       projections.map((projection) => projection.name),
     ]);

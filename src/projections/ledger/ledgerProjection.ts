@@ -12,6 +12,7 @@ import { LEDGER_EVENT_TYPES, type LedgerEvent, type TransferRecord } from '../..
 import { formatAmount } from '../../domain/ledger/money.js';
 import { worldAccount } from '../../domain/ledger/state.js';
 import type { Projection } from '../projection.js';
+import { recordLedgerKeys } from './ledgerKeys.js';
 import { rebuildLedgerInSql } from './ledgerRebuild.js';
 
 type Phase = 'posted' | 'pending';
@@ -264,6 +265,8 @@ export const ledgerProjection: Projection = {
   tables: ['rm_ledger_accounts', 'rm_ledger_transfers'],
   eventTypes: LEDGER_EVENT_TYPES,
   rebuildInSql: rebuildLedgerInSql,
+  // Every key is written again from here on, by the hash functions the canary now records.
+  emptied: recordLedgerKeys,
   async apply(tx, events) {
     const fold = new BatchFold();
     // Transfers this batch posts, voids, expires or reverses but did not create: one query.

@@ -16,6 +16,7 @@ import { migration as payoutBatchBackfill } from './0015_payout_batch_backfill.j
 import { migration as cancelledBatchesReopen } from './0016_cancelled_batches_reopen.js';
 import { migration as alertResolutions } from './0017_alert_resolutions.js';
 import { migration as ledgerNarrowKeys } from './0018_ledger_narrow_keys.js';
+import { migration as ledgerKeyCanary } from './0019_ledger_key_canary.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -44,4 +45,5 @@ export const MIGRATIONS: readonly Migration[] = [
   cancelledBatchesReopen,
   alertResolutions,
   ledgerNarrowKeys,
+  ledgerKeyCanary,
 ];

@@ -1,0 +1,200 @@
+/**
+ * The ledger read model's keys are hashes stored when each row was written (migration 0018).
+ * Were the database's hash functions ever to give other values, queries would compute keys no
+ * row has and answer short without an error. The canary (migration 0019) turns that into a
+ * refusal to start that names the remedy, and the remedy (a rebuild of the ledger read model)
+ * writes every key again and records the canary anew.
+ *
+ * A changed hash is simulated by redefining the key functions, as an upgrade that changed
+ * PostgreSQL's text hash would leave them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlClient } from '../../src/adapters/db/database.js';
+import { openRuntime } from '../../src/cli/runtime.js';
+import { loadConfig } from '../../src/config.js';
+import {
+  assertLedgerKeysCurrent,
+  recordLedgerKeys,
+  staleLedgerKeys,
+} from '../../src/projections/ledger/ledgerKeys.js';
+import { ledgerProjection } from '../../src/projections/ledger/ledgerProjection.js';
+import { PROJECTIONS } from '../../src/projections/registry.js';
+import { Projector } from '../../src/projections/projector.js';
+import { rebuildProjections } from '../../src/projections/rebuild.js';
+import { freshPglite, freshPostgres, type TestDatabase } from '../support/databases.js';
+import { FLOAT, systemBook, WALLET, type SystemBook } from '../support/ledgerBook.js';
+import { transferRequest } from '../support/ledgerSpec.js';
+import { POSTGRES_URL, probePostgres, serviceGate } from '../support/services.js';
+
+const ORG = 'org_KEYCANARYTEST';
+const TRANSFERS = 3;
+const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
+const CLI_TIMEOUT_MS = 60_000;
+
+const postgres = serviceGate('the ledger key canary on PostgreSQL', await probePostgres());
+
+/** The key functions as a hash that gives other values would leave them (seeded differently). */
+async function changeKeyFunctions(db: SqlClient, seed: number): Promise<void> {
+  await db.query(
+    `CREATE OR REPLACE FUNCTION ll_account_key(org_id text, address text) RETURNS bigint
+       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN hashtextextended(address, hashtext(org_id) + ${seed})`,
+  );
+  await db.query(
+    `CREATE OR REPLACE FUNCTION ll_org_key(org_id text) RETURNS bigint
+       LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN hashtextextended(org_id, ${seed})`,
+  );
+}
+
+/** The wallet's postings and the organization's transfers, found the way the ledger queries find them. */
+async function foundByKey(db: SqlClient): Promise<{ postings: number; transfers: number }> {
+  const { rows } = await db.query<{ postings: number; transfers: number }>(
+    `SELECT (SELECT count(*)::int FROM rm_ledger_postings
+              WHERE account_key = ll_account_key($1, $2) AND org_id = $1 AND address = $2) AS postings,
+            (SELECT count(*)::int FROM rm_ledger_transfers
+              WHERE org_key = ll_org_key($1) AND org_id = $1) AS transfers`,
+    [ORG, WALLET],
+  );
+  return rows[0] ?? { postings: -1, transfers: -1 };
+}
+
+async function refusal(work: () => Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await work();
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return { code: String(code), message: String(message) };
+  }
+  return { code: 'no error', message: '' };
+}
+
+function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean): void {
+  describe.skipIf(!enabled)(`the ledger key canary (${name})`, () => {
+    let test: TestDatabase;
+    let book: SystemBook;
+
+    beforeAll(async () => {
+      test = await open();
+      book = await systemBook(test.db, ORG, 'key-canary');
+      await book.execute({
+        type: 'CreateTransfers',
+        linked: false,
+        transfers: Array.from({ length: TRANSFERS }, (_, i) =>
+          transferRequest(`tr_${i}`, FLOAT, WALLET, '5.00'),
+        ),
+      });
+      await new Projector(test.db, book.store, [ledgerProjection]).catchUp();
+    });
+
+    afterAll(async () => {
+      await test.dispose();
+    });
+
+    it('is current on a fresh database, and the keys find every row', async () => {
+      expect(await staleLedgerKeys(test.db)).toEqual([]);
+      await expect(assertLedgerKeysCurrent(test.db)).resolves.toBeUndefined();
+      expect(await foundByKey(test.db)).toEqual({ postings: TRANSFERS, transfers: TRANSFERS });
+    });
+
+    it('refuses, naming the rebuild, once the hash gives other values; the rebuild writes every key again', async () => {
+      await changeKeyFunctions(test.db, 1);
+      // What the canary is for: the stored keys no longer find the rows, and nothing says so.
+      expect(await foundByKey(test.db)).toEqual({ postings: 0, transfers: 0 });
+      expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+      const refused = await refusal(() => assertLedgerKeysCurrent(test.db));
+      expect(refused.code).toBe('READ_MODEL_KEYS_STALE');
+      expect(refused.message).toContain('ledgerline projections rebuild ledger');
+
+      // Rebuilding another projection leaves the ledger's keys as they were, and says so still.
+      const others = PROJECTIONS.filter((projection) => projection.name !== 'ledger');
+      await rebuildProjections(test.db, book.store, others);
+      expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+
+      await rebuildProjections(test.db, book.store, [ledgerProjection]);
+      expect(await staleLedgerKeys(test.db)).toEqual([]);
+      expect(await foundByKey(test.db)).toEqual({ postings: TRANSFERS, transfers: TRANSFERS });
+    });
+
+    it('records only what the functions give now', async () => {
+      await changeKeyFunctions(test.db, 2);
+      await test.db.transaction((tx) => recordLedgerKeys(tx));
+      expect(await staleLedgerKeys(test.db)).toEqual([]);
+      await changeKeyFunctions(test.db, 1);
+      expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+      await test.db.transaction((tx) => recordLedgerKeys(tx));
+    });
+  });
+}
+
+suite('PGlite', freshPglite, true);
+suite('PostgreSQL', () => freshPostgres('keycanary'), postgres);
+
+function cli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ledgerline ${args.join(' ')} took too long: ${stderr}`));
+    }, CLI_TIMEOUT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe.skipIf(!postgres)('a process on stale ledger keys (PostgreSQL)', () => {
+  let test: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    test = await freshPostgres('keycanaryrt');
+    dataDir = await mkdtemp(join(tmpdir(), 'ledgerline-keycanary-'));
+    env = {
+      LEDGERLINE_DATA_DIR: dataDir,
+      ...process.env,
+      DATABASE_URL: POSTGRES_URL,
+      LEDGERLINE_DATABASE_SCHEMA: test.schema ?? '',
+      LEDGERLINE_PASSWORD_COST: '10',
+      LOG_LEVEL: 'silent',
+      EVENTSTORE_URL: '',
+      NATS_URL: '',
+    };
+    const book = await systemBook(test.db, ORG, 'key-canary');
+    await book.execute({
+      type: 'CreateTransfers',
+      linked: false,
+      transfers: [transferRequest('tr_rt', FLOAT, WALLET, '5.00')],
+    });
+    await new Projector(test.db, book.store, [ledgerProjection]).catchUp();
+    await changeKeyFunctions(test.db, 1);
+  });
+
+  afterAll(async () => {
+    await test.dispose();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses to open, and `ledgerline projections rebuild ledger` is the way out', async () => {
+    const refused = await refusal(() => openRuntime(loadConfig(env), { startProjector: false }));
+    expect(refused.code).toBe('READ_MODEL_KEYS_STALE');
+    expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+
+    const rebuilt = await cli(['projections', 'rebuild', 'ledger'], env);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(await staleLedgerKeys(test.db)).toEqual([]);
+    expect(await foundByKey(test.db)).toEqual({ postings: 1, transfers: 1 });
+
+    const runtime = await openRuntime(loadConfig(env), { startProjector: false });
+    await runtime.close();
+  });
+});
