@@ -684,7 +684,11 @@ async function settleCollection(
     metadata,
     context.now,
   );
-  if (!posted.ok) {
+  // The transfer's id is the payment's: ID_REUSED means the other answer about this payment
+  // (its callback, or the status query it raced) posted it first, with its own receipt in the
+  // metadata. The collection is on the ledger either way.
+  const onLedger = posted.ok || posted.error.code === 'ID_REUSED';
+  if (!onLedger) {
     context.services.log.error(
       { orgId, paymentId: intent.paymentId, code: posted.error.code },
       'a collection could not be posted to the ledger',
@@ -697,7 +701,7 @@ async function settleCollection(
     {
       type: 'Settle',
       via: 'callback',
-      result: { outcome: 'succeeded', receipt, transferId: posted.ok ? intent.paymentId : null },
+      result: { outcome: 'succeeded', receipt, transferId: onLedger ? intent.paymentId : null },
     },
     metadata,
   );

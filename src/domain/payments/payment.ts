@@ -569,6 +569,25 @@ function initiate(command: Extract<PaymentCommand, { type: 'InitiatePayment' }>,
   return accept(events, { paymentId: intent.paymentId, status, changed: true });
 }
 
+/**
+ * Only a succeeded payment still known by its stand-in (the provider's reference) learns its
+ * receipt; a real receipt is never replaced, and the stand-in is not one.
+ */
+function recordReceipt(state: PaymentState, intent: PaymentIntent, receipt: string): D {
+  if (
+    state.status !== 'succeeded' ||
+    !receiptUnknown(state) ||
+    receipt === '' ||
+    receipt === state.receipt ||
+    receipt === state.providerRef
+  )
+    return accept([], result(state, state.status ?? 'initiated', false));
+  return accept(
+    [{ type: 'PaymentReceiptRecorded', data: { paymentId: intent.paymentId, receipt } }],
+    result(state, 'succeeded', true),
+  );
+}
+
 function settle(
   command: Extract<PaymentCommand, { type: 'Settle' }>,
   state: PaymentState,
@@ -577,6 +596,11 @@ function settle(
   const status = state.status ?? 'initiated';
   const overturnsFailure =
     status === 'failed' && command.afterFailure === true && command.result.outcome === 'succeeded';
+  // A success that finds the payment succeeded already may still name its receipt: the callback
+  // that raced the status query which settled it (a query names none). Nothing else changes.
+  if (status === 'succeeded' && command.result.outcome === 'succeeded') {
+    return recordReceipt(state, intent, command.result.receipt);
+  }
   // A second answer about a settled payment (a duplicate callback, a late query) changes nothing.
   if (TERMINAL.has(status) && !overturnsFailure) return accept([], result(state, status, false));
   // A refused reservation fails only a payment not sent yet: another writer may have sent it.
@@ -830,19 +854,7 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): D {
     case 'Settle':
       return settle(command, state, intent);
     case 'RecordReceipt':
-      // Only a succeeded payment still known by its stand-in (the provider's reference) learns
-      // its receipt; a real receipt is never replaced.
-      if (
-        state.status !== 'succeeded' ||
-        !receiptUnknown(state) ||
-        command.receipt === '' ||
-        command.receipt === state.receipt
-      )
-        return accept([], result(state, state.status ?? 'initiated', false));
-      return accept(
-        [{ type: 'PaymentReceiptRecorded', data: { paymentId: intent.paymentId, receipt: command.receipt } }],
-        result(state, 'succeeded', true),
-      );
+      return recordReceipt(state, intent, command.receipt);
     case 'RecordStatusQuery':
       if (
         command.reversalId !== undefined &&

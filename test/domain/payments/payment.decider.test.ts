@@ -571,6 +571,35 @@ describe('payment decider: a receipt M-Pesa names after the payment succeeded', 
     expect(again.state.receipt).toBe('NLJ7RT61SV');
   });
 
+  it('is recorded by the callback that lost the race to the status query', () => {
+    // The callback read the payment before the query settled it; decided again on the fresh
+    // state, its success finds the payment succeeded and still brings the receipt.
+    const outcome = when(queried, success);
+    expect(outcome.ok && outcome.events.map((event) => event.type)).toEqual(['PaymentReceiptRecorded']);
+    expect(outcome.state.receipt).toBe('NLJ7RT61SV');
+    expect(outcome.state.status).toBe('succeeded');
+    const again = when(outcome.state, success);
+    expect(again.ok && again.events).toEqual([]);
+    const other = when(outcome.state, {
+      ...success,
+      result: { outcome: 'succeeded', receipt: 'OTHER00001', transferId: 'pay_1' },
+    });
+    expect(other.ok && other.events).toEqual([]);
+  });
+
+  it('takes neither a stand-in nor a failure for a receipt', () => {
+    const standIn = when(queried, {
+      type: 'Settle',
+      via: 'query',
+      result: { outcome: 'succeeded', receipt: 'ws_CO_1', transferId: 'pay_1' },
+    });
+    expect(standIn.ok && standIn.events).toEqual([]);
+    expect(when(queried, { type: 'RecordReceipt', receipt: 'ws_CO_1' }).state.receipt).toBe('ws_CO_1');
+    const failed = when(queried, failure);
+    expect(failed.ok && failed.events).toEqual([]);
+    expect(failed.state.status).toBe('succeeded');
+  });
+
   it('never replaces a real receipt, and records nothing on a payment not succeeded', () => {
     const called = run([initiate(INTENT), submit, success]);
     expect(when(called, { type: 'RecordReceipt', receipt: 'OTHER00001' }).state.receipt).toBe('NLJ7RT61SV');
