@@ -14,6 +14,21 @@ import { setApprovalPolicy } from '../support/approvals.js';
 import { connectInMemory, structured, type Connected } from './support.js';
 
 const ISOLATION_RUNS = 25;
+/** Pages of a resource listing read at most. */
+const RESOURCE_PAGES_MAX = 100;
+
+/** Every page of a session's resource listing, as one text. */
+async function allResources(session: Connected): Promise<string> {
+  const pages: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < RESOURCE_PAGES_MAX; page += 1) {
+    const listed = await session.client.listResources(cursor === undefined ? {} : { cursor });
+    pages.push(JSON.stringify(listed.resources));
+    cursor = listed.nextCursor;
+    if (cursor === undefined) return pages.join('\n');
+  }
+  throw new Error(`the resource listing did not end within ${RESOURCE_PAGES_MAX} pages`);
+}
 const ID = fc.stringMatching(/^[a-z][a-z0-9_]{2,12}$/);
 
 describe('MCP access', () => {
@@ -233,10 +248,15 @@ describe('MCP access', () => {
           orgA.adminMemberId,
           'usr_01J9ZZZZZZZZZZZZZZZZZZZZZZ',
         );
-        // A's addresses and transfer id, not the bare random name: a name such as "app" is
-        // part of the listing's own text ("application/json") in every organization.
-        const listed = JSON.stringify(await b.client.listResources());
-        for (const own of [float, wallet, transferId]) expect(listed).not.toContain(own);
+        // Every page of each listing, and A's addresses and transfer id as written in titles and
+        // in URIs, not the bare random name: a name such as "app" is part of the listing's own
+        // text ("application/json") in every organization. A's own listing has them, so the
+        // pages looked at are the ones that would show them.
+        const ownTexts = [float, wallet, transferId].flatMap((own) => [own, encodeURIComponent(own)]);
+        const seenByA = await allResources(a);
+        expect(seenByA).toContain(encodeURIComponent(wallet));
+        const seenByB = await allResources(b);
+        for (const own of ownTexts) expect(seenByB).not.toContain(own);
         expect(await balanceOf()).toEqual(before);
       }),
       { numRuns: ISOLATION_RUNS },

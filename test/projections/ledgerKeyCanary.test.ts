@@ -34,6 +34,8 @@ const ORG = 'org_KEYCANARYTEST';
 const TRANSFERS = 3;
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const CLI_TIMEOUT_MS = 60_000;
+/** Both canaries and the stored rows, as a changed hash leaves them. */
+const STALE_EVERYWHERE = ['account', 'organization', 'stored transfer'];
 
 const postgres = serviceGate('the ledger key canary on PostgreSQL', await probePostgres());
 
@@ -103,7 +105,7 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
       await changeKeyFunctions(test.db, 1);
       // What the canary is for: the stored keys no longer find the rows, and nothing says so.
       expect(await foundByKey(test.db)).toEqual({ postings: 0, transfers: 0 });
-      expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+      expect(await staleLedgerKeys(test.db)).toEqual(STALE_EVERYWHERE);
       const refused = await refusal(() => assertLedgerKeysCurrent(test.db));
       expect(refused.code).toBe('READ_MODEL_KEYS_STALE');
       expect(refused.message).toContain('ledgerline projections rebuild ledger');
@@ -111,20 +113,29 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
       // Rebuilding another projection leaves the ledger's keys as they were, and says so still.
       const others = PROJECTIONS.filter((projection) => projection.name !== 'ledger');
       await rebuildProjections(test.db, book.store, others);
-      expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+      expect(await staleLedgerKeys(test.db)).toEqual(STALE_EVERYWHERE);
 
       await rebuildProjections(test.db, book.store, [ledgerProjection]);
       expect(await staleLedgerKeys(test.db)).toEqual([]);
       expect(await foundByKey(test.db)).toEqual({ postings: TRANSFERS, transfers: TRANSFERS });
     });
 
-    it('records only what the functions give now', async () => {
+    it('records only what the functions give now, and looks at a stored row too', async () => {
+      // A hash changed before the canary was recorded: the canary agrees, a stored row does not.
       await changeKeyFunctions(test.db, 2);
       await test.db.transaction((tx) => recordLedgerKeys(tx));
-      expect(await staleLedgerKeys(test.db)).toEqual([]);
+      expect(await staleLedgerKeys(test.db)).toEqual(['stored transfer']);
       await changeKeyFunctions(test.db, 1);
       expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
       await test.db.transaction((tx) => recordLedgerKeys(tx));
+      expect(await staleLedgerKeys(test.db)).toEqual([]);
+    });
+
+    it('takes a missing canary row for stale, and a rebuild writes it again', async () => {
+      await test.db.query(`DELETE FROM ll_key_canary WHERE name = 'organization'`);
+      expect(await staleLedgerKeys(test.db)).toEqual(['organization']);
+      await rebuildProjections(test.db, book.store, [ledgerProjection]);
+      expect(await staleLedgerKeys(test.db)).toEqual([]);
     });
   });
 }
@@ -187,7 +198,7 @@ describe.skipIf(!postgres)('a process on stale ledger keys (PostgreSQL)', () => 
   it('refuses to open, and `ledgerline projections rebuild ledger` is the way out', async () => {
     const refused = await refusal(() => openRuntime(loadConfig(env), { startProjector: false }));
     expect(refused.code).toBe('READ_MODEL_KEYS_STALE');
-    expect(await staleLedgerKeys(test.db)).toEqual(['account', 'organization']);
+    expect(await staleLedgerKeys(test.db)).toEqual(STALE_EVERYWHERE);
 
     const rebuilt = await cli(['projections', 'rebuild', 'ledger'], env);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);

@@ -341,6 +341,34 @@ export async function submitPayout(
 }
 
 /**
+ * Whether this collection is on the ledger already, posted by the other answer about it (its
+ * callback, or the status query it raced) under the payment's id with that answer's receipt in
+ * the metadata, which is why posting it again is ID_REUSED. Transfer ids are the client's to
+ * choose, so the transfer found must be this collection's, not merely share its id.
+ */
+async function collectionPosted(
+  services: Services,
+  orgId: string,
+  intent: PaymentIntent,
+  float: string,
+  collections: string,
+): Promise<boolean> {
+  const found = (await services.ledger.state(orgId)).transfers.get(intent.paymentId);
+  if (!found) return false;
+  const { record } = found;
+  // Compared in minor units: the ledger writes the amount at its asset's scale.
+  const amount = parseAmount(intent.amount, intent.scale);
+  return (
+    found.status === 'posted' &&
+    record.debitAccount === float &&
+    record.creditAccount === collections &&
+    !isAmountProblem(amount) &&
+    found.amount === amount &&
+    record.metadata['payment_id'] === intent.paymentId
+  );
+}
+
+/**
  * Whether the payout's reservation is already on the ledger, still pending: an earlier run
  * reserved it (the same transfer id, another timeout) and died before sending it.
  */
@@ -684,10 +712,16 @@ async function settleCollection(
     metadata,
     context.now,
   );
-  // The transfer's id is the payment's: ID_REUSED means the other answer about this payment
-  // (its callback, or the status query it raced) posted it first, with its own receipt in the
-  // metadata. The collection is on the ledger either way.
-  const onLedger = posted.ok || posted.error.code === 'ID_REUSED';
+  const onLedger =
+    posted.ok ||
+    (posted.error.code === 'ID_REUSED' &&
+      (await collectionPosted(
+        context.services,
+        orgId,
+        intent,
+        accounts.float.address,
+        accounts.collections.address,
+      )));
   if (!onLedger) {
     context.services.log.error(
       { orgId, paymentId: intent.paymentId, code: posted.error.code },

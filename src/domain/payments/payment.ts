@@ -596,9 +596,14 @@ function settle(
   const status = state.status ?? 'initiated';
   const overturnsFailure =
     status === 'failed' && command.afterFailure === true && command.result.outcome === 'succeeded';
-  // A success that finds the payment succeeded already may still name its receipt: the callback
-  // that raced the status query which settled it (a query names none). Nothing else changes.
-  if (status === 'succeeded' && command.result.outcome === 'succeeded') {
+  // A success that finds an M-Pesa collection succeeded already may still name its receipt: the
+  // callback that raced the status query which settled it (a query names none). Nothing else
+  // changes. (Card payments and payouts are known by their receipt from the first answer.)
+  if (
+    status === 'succeeded' &&
+    command.result.outcome === 'succeeded' &&
+    intent.kind === 'mpesa_collection'
+  ) {
     return recordReceipt(state, intent, command.result.receipt);
   }
   // A second answer about a settled payment (a duplicate callback, a late query) changes nothing.

@@ -9,13 +9,33 @@
 import type { SqlClient } from '../../adapters/db/database.js';
 import { LedgerlineError } from '../../domain/errors.js';
 
-/** What each canary input hashes to now, by the same functions the generated columns call. */
-const CURRENT_VALUE = `CASE name WHEN 'account' THEN ll_account_key(org_id, address) ELSE ll_org_key(org_id) END`;
+/**
+ * The canary's inputs, as migration 0019 first recorded them (a migration is frozen; these
+ * let a rebuild write a canary row again should one ever be missing).
+ */
+const CANARY_INPUTS = `VALUES ('account', 'org_KEYCANARY', 'assets:key:canary'), ('organization', 'org_KEYCANARY', NULL)`;
 
-/** The canaries whose recorded value is no longer what the key functions give. */
+/** What a canary input hashes to now, by the same functions the generated columns call. */
+const currentValue = (row: string): string =>
+  `CASE ${row}.name WHEN 'account' THEN ll_account_key(${row}.org_id, ${row}.address) ELSE ll_org_key(${row}.org_id) END`;
+
+/**
+ * What no longer matches: each canary whose recorded value (or row) is not what the key
+ * functions give now, and `stored transfer` when a stored transfer's own keys are not, which
+ * also catches a hash that changed before the canary was first recorded. One row is enough to
+ * look at: every row written before such a change carries keys of the old hash.
+ */
 export async function staleLedgerKeys(db: SqlClient): Promise<string[]> {
   const { rows } = await db.query<{ name: string }>(
-    `SELECT name FROM ll_key_canary WHERE value IS DISTINCT FROM ${CURRENT_VALUE} ORDER BY name`,
+    `SELECT w.name FROM (${CANARY_INPUTS}) AS w(name, org_id, address)
+       LEFT JOIN ll_key_canary c ON c.name = w.name
+      WHERE c.name IS NULL OR c.value IS DISTINCT FROM ${currentValue('c')}
+     UNION ALL
+     SELECT 'stored transfer' FROM (SELECT * FROM rm_ledger_transfers LIMIT 1) t
+      WHERE t.org_key IS DISTINCT FROM ll_org_key(t.org_id)
+         OR t.debit_key IS DISTINCT FROM ll_account_key(t.org_id, t.debit_account)
+         OR t.credit_key IS DISTINCT FROM ll_account_key(t.org_id, t.credit_account)
+     ORDER BY 1`,
   );
   return rows.map((row) => row.name);
 }
@@ -26,7 +46,7 @@ export async function assertLedgerKeysCurrent(db: SqlClient): Promise<void> {
   if (stale.length === 0) return;
   throw new LedgerlineError(
     'READ_MODEL_KEYS_STALE',
-    `The ledger read model's ${stale.join(' and ')} keys were written by other hash functions than ` +
+    `The ledger read model's keys (${stale.join(', ')}) were written by other hash functions than ` +
       `this database's (was PostgreSQL upgraded, or its data moved to another machine?): ` +
       `histories, balances and lists would miss rows. Run \`ledgerline projections rebuild ledger\`, ` +
       `then start again.`,
@@ -36,5 +56,10 @@ export async function assertLedgerKeysCurrent(db: SqlClient): Promise<void> {
 
 /** Records what the key functions give now: for a rebuild, in the transaction that emptied the tables. */
 export async function recordLedgerKeys(tx: SqlClient): Promise<void> {
-  await tx.query(`UPDATE ll_key_canary SET value = ${CURRENT_VALUE}, recorded_at = now()`);
+  await tx.query(
+    `INSERT INTO ll_key_canary (name, org_id, address, value)
+     SELECT w.name, w.org_id, w.address, ${currentValue('w')} FROM (${CANARY_INPUTS}) AS w(name, org_id, address)
+     ON CONFLICT (name) DO UPDATE SET org_id = excluded.org_id, address = excluded.address,
+       value = excluded.value, recorded_at = now()`,
+  );
 }

@@ -1,10 +1,10 @@
 /**
  * A canary for the ledger read model's keys (migration 0018). Those keys are PostgreSQL's own
  * text hashes, kept in stored generated columns: rows keep the value computed when they were
- * written. Were the hash ever to give other values (an upgrade of PostgreSQL that changed it,
- * a data directory carried to another kind of machine), every query would compute keys that
- * no stored row has, and histories, past balances and account lists would come back short
- * without an error. This table records what the key functions gave for fixed inputs when the
+ * written. Were the hash ever to give other values (a pg_upgrade to a version that changed
+ * it), every query would compute keys that no stored row has, and histories, past balances and
+ * account lists would come back short without an error. (A dump restored elsewhere computes
+ * the generated columns again but copies this table: at worst a needless rebuild.) This table records what the key functions gave for fixed inputs when the
  * keys were written; a process checks it before it serves (src/projections/ledger/ledgerKeys.ts),
  * and a rebuild of the ledger read model, which writes every key again, records it anew.
  */
