@@ -4,7 +4,6 @@
  */
 import type { Config } from '../config.js';
 import type { Database } from '../adapters/db/database.js';
-import { assertLedgerKeysCurrent } from '../projections/ledger/ledgerKeys.js';
 import { migrate, type MigrationReport } from '../adapters/db/migrate.js';
 import { openPglite } from '../adapters/db/pgliteDatabase.js';
 import { openPostgres } from '../adapters/db/postgresDatabase.js';
@@ -26,6 +25,7 @@ import { LoginLimiter } from '../commands/loginLimiter.js';
 import { LIMITS_CACHE_EVENTS, RateLimiter } from '../commands/limits/rateLimiter.js';
 import { LedgerBooks } from '../commands/ledger/book.js';
 import { sqlSnapshotStore } from '../commands/ledger/snapshots.js';
+import { assertLedgerKeysCurrent } from '../projections/ledger/ledgerKeys.js';
 import { leastCheckpoint, pollingGate } from '../projections/pollingGate.js';
 import { Projector } from '../projections/projector.js';
 import { PROJECTIONS } from '../projections/registry.js';

@@ -4,9 +4,11 @@
  * written. Were the hash ever to give other values (a pg_upgrade to a version that changed
  * it), every query would compute keys that no stored row has, and histories, past balances and
  * account lists would come back short without an error. (A dump restored elsewhere computes
- * the generated columns again but copies this table: at worst a needless rebuild.) This table records what the key functions gave for fixed inputs when the
- * keys were written; a process checks it before it serves (src/projections/ledger/ledgerKeys.ts),
- * and a rebuild of the ledger read model, which writes every key again, records it anew.
+ * the generated columns again but copies this table: at worst a needless rebuild.)
+ *
+ * This table records what the key functions gave for fixed inputs when the keys were written;
+ * a process checks it before it serves (src/projections/ledger/ledgerKeys.ts), and a rebuild of
+ * the ledger read model, which writes every key again, records it anew.
  */
 export const migration = {
   version: 19,
