@@ -37,15 +37,18 @@ function unitsOf(amount: string): { units: bigint; scale: number } {
   return { units: BigInt(amount.slice(0, dot) + amount.slice(dot + 1)), scale: amount.length - dot - 1 };
 }
 
-/** Adds `amount` (negated when asked) to one side of a delta, at the larger of the two scales. */
-function add(delta: Delta, side: Side, amount: string, negate: boolean): void {
-  const { units, scale } = unitsOf(amount);
+/**
+ * Adds an amount (minor units at `scale`, negated when asked) to one side of a delta, at the
+ * larger of the two scales. Every amount of one asset has its scale, so the usual case is the
+ * same scale on both: no power of ten is worked out.
+ */
+function add(delta: Delta, side: Side, units: bigint, scale: number, negate: boolean): void {
   if (scale > delta.scale) {
     const factor = 10n ** BigInt(scale - delta.scale);
     for (const each of SIDES) delta[each] *= factor;
     delta.scale = scale;
   }
-  const value = units * 10n ** BigInt(delta.scale - scale);
+  const value = scale === delta.scale ? units : units * 10n ** BigInt(delta.scale - scale);
   delta[side] += negate ? -value : value;
 }
 
@@ -107,8 +110,15 @@ class BatchFold {
     limit_changed: boolean;
     updated_at: string;
   }[] = [];
-  readonly deltas = new Map<string, Delta>();
+  /** Each account's delta once, in the order first touched. */
+  readonly deltas: Delta[] = [];
+  /**
+   * The deltas by organization, then address: two lookups by strings the events already hold,
+   * where one key joined from both is a new string to build and hash for every posting.
+   */
+  private readonly deltasByOrg = new Map<string, Map<string, Delta>>();
   readonly transfers = new Map<string, TransferRow>();
+  /** Transfer rows (loaded, or made from fresh ones) this batch changed: the upsert writes them. */
   readonly touched = new Set<string>();
   /**
    * Transfers this batch created and did not change afterwards, kept as their records: written
@@ -118,8 +128,12 @@ class BatchFold {
   readonly fresh = new Map<string, { record: TransferRecord; stamp: Stamp; orgId: string }>();
 
   delta(org: string, address: string): Delta {
-    const k = key(org, address);
-    let found = this.deltas.get(k);
+    let byAddress = this.deltasByOrg.get(org);
+    if (!byAddress) {
+      byAddress = new Map();
+      this.deltasByOrg.set(org, byAddress);
+    }
+    let found = byAddress.get(address);
     if (!found) {
       found = {
         org_id: org,
@@ -130,7 +144,8 @@ class BatchFold {
         debits_pending: 0n,
         credits_pending: 0n,
       };
-      this.deltas.set(k, found);
+      byAddress.set(address, found);
+      this.deltas.push(found);
     }
     return found;
   }
@@ -148,9 +163,9 @@ class BatchFold {
   }
 
   create(event: RecordedEvent, record: TransferRecord, stamp: Stamp): void {
-    const created = key(event.orgId, record.transferId);
-    this.touched.add(created);
-    this.fresh.set(created, { record, stamp, orgId: event.orgId });
+    // Not `touched`: a fresh transfer is written by insertCreated, and one this batch changes
+    // later is made a row (`row`) and touched by the change.
+    this.fresh.set(key(event.orgId, record.transferId), { record, stamp, orgId: event.orgId });
     this.move(event, record, record.pending ? 'pending' : 'posted', record.amount);
     if (record.reversalOf === null) return;
     const original = this.row(key(event.orgId, record.reversalOf));
@@ -174,8 +189,10 @@ class BatchFold {
   ): void {
     const debit = this.delta(event.orgId, record.debitAccount);
     const credit = this.delta(event.orgId, record.creditAccount);
-    add(debit, phase === 'posted' ? 'debits_posted' : 'debits_pending', amount, negate);
-    add(credit, phase === 'posted' ? 'credits_posted' : 'credits_pending', amount, negate);
+    // One amount, read once for both sides.
+    const { units, scale } = unitsOf(amount);
+    add(debit, phase === 'posted' ? 'debits_posted' : 'debits_pending', units, scale, negate);
+    add(credit, phase === 'posted' ? 'credits_posted' : 'credits_pending', units, scale, negate);
   }
 }
 
@@ -404,7 +421,7 @@ async function write(tx: SqlClient, fold: BatchFold): Promise<void> {
       ],
     );
   }
-  const deltas = [...fold.deltas.values()];
+  const { deltas } = fold;
   if (deltas.length > 0) {
     await tx.query(
       `UPDATE rm_ledger_accounts a SET debits_posted = round(a.debits_posted + d.debits_posted, a.scale),
