@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../adapters/http/app.js';
+import { closeServer } from '../adapters/http/closeServer.js';
 import { COMMANDS, QUERIES } from '../commands/registry.js';
 import type { Config } from '../config.js';
 import { startExpirySweeper } from '../commands/ledger/expirySweeper.js';
@@ -114,7 +115,7 @@ export async function startServer(
       app: listening,
       bootstrapped,
       async close() {
-        await listening.close();
+        await closeServer(listening);
         await sweeper.stop();
         await resolver.stop();
         await cardResolver.stop();
