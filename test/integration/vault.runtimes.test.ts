@@ -10,7 +10,6 @@
  * - `ledgerline admin shred-org-key` destroys the key; every node then refuses with
  *   CREDENTIALS_SHREDDED once it has heard of the shred.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,14 +34,13 @@ import { ProviderVault } from '../../src/commands/vault/providerVault.js';
 import { loadConfig } from '../../src/config.js';
 import { isLedgerlineError } from '../../src/domain/errors.js';
 import { dropSchema, uniqueSchemaName } from '../support/databases.js';
+import { runCli } from '../support/cli.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
 import { findSecrets, registerSecret } from '../support/secrets.js';
 import { POSTGRES_URL, probePostgres, serviceGate } from '../support/services.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 /** Generous: other suites share the machine; a projector that needs this long is merely slow. */
 const CATCH_UP_MS = 30_000;
-const CLI_TIMEOUT_MS = 60_000;
 
 const run = serviceGate('the vault across runtimes (PostgreSQL)', await probePostgres());
 
@@ -54,27 +52,6 @@ async function errorCodeOf(work: () => Promise<unknown>): Promise<string> {
     throw error;
   }
   return 'no error';
-}
-
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the CLI did not finish: ${stderr}`));
-    }, CLI_TIMEOUT_MS);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe.skipIf(!run)('the vault across two runtimes on one PostgreSQL schema', () => {
@@ -193,11 +170,11 @@ describe.skipIf(!run)('the vault across two runtimes on one PostgreSQL schema', 
     expect(await b.services.vault.credentials(orgId, 'stripe')).toEqual(stripe);
     expect(await a.services.vault.credentials(orgId, 'stripe')).toEqual(stripe);
 
-    const missing = await cli(['admin', 'shred-org-key', '--org', `org_${'0'.repeat(26)}`], env);
+    const missing = await runCli(['admin', 'shred-org-key', '--org', `org_${'0'.repeat(26)}`], env);
     expect(missing.code, missing.stderr).toBe(1);
     expect(missing.stderr).toMatch(/No organization/);
 
-    const shred = await cli(['admin', 'shred-org-key', '--org', orgId], env);
+    const shred = await runCli(['admin', 'shred-org-key', '--org', orgId], env);
     expect(shred.code, shred.stderr).toBe(0);
     const report = JSON.parse(shred.stdout) as {
       shreddedNow: string[];
@@ -221,7 +198,7 @@ describe.skipIf(!run)('the vault across two runtimes on one PostgreSQL schema', 
       'CREDENTIALS_SHREDDED',
     );
 
-    const again = await cli(['admin', 'shred-org-key', '--org', orgId], env);
+    const again = await runCli(['admin', 'shred-org-key', '--org', orgId], env);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ shreddedNow: [], recorded: [] });
   });

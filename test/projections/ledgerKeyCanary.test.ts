@@ -8,7 +8,6 @@
  * A changed hash is simulated by redefining the key functions, as an upgrade that changed
  * PostgreSQL's text hash would leave them.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +27,11 @@ import { rebuildProjections } from '../../src/projections/rebuild.js';
 import { freshPglite, freshPostgres, type TestDatabase } from '../support/databases.js';
 import { FLOAT, systemBook, WALLET, type SystemBook } from '../support/ledgerBook.js';
 import { transferRequest } from '../support/ledgerSpec.js';
+import { runCli } from '../support/cli.js';
 import { POSTGRES_URL, probePostgres, serviceGate } from '../support/services.js';
 
 const ORG = 'org_KEYCANARYTEST';
 const TRANSFERS = 3;
-const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
-const CLI_TIMEOUT_MS = 60_000;
 /** Both canaries and the stored rows, as a changed hash leaves them. */
 const STALE_EVERYWHERE = ['account', 'organization', 'stored transfer'];
 
@@ -61,16 +59,6 @@ async function foundByKey(db: SqlClient): Promise<{ postings: number; transfers:
     [ORG, WALLET],
   );
   return rows[0] ?? { postings: -1, transfers: -1 };
-}
-
-async function refusal(work: () => Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await work();
-  } catch (error) {
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    return { code: String(code), message: String(message) };
-  }
-  return { code: 'no error', message: '' };
 }
 
 function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean): void {
@@ -106,9 +94,10 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
       // What the canary is for: the stored keys no longer find the rows, and nothing says so.
       expect(await foundByKey(test.db)).toEqual({ postings: 0, transfers: 0 });
       expect(await staleLedgerKeys(test.db)).toEqual(STALE_EVERYWHERE);
-      const refused = await refusal(() => assertLedgerKeysCurrent(test.db));
-      expect(refused.code).toBe('READ_MODEL_KEYS_STALE');
-      expect(refused.message).toContain('ledgerline projections rebuild ledger');
+      await expect(assertLedgerKeysCurrent(test.db)).rejects.toMatchObject({
+        code: 'READ_MODEL_KEYS_STALE',
+        message: expect.stringContaining('ledgerline projections rebuild ledger') as unknown,
+      });
 
       // Rebuilding another projection leaves the ledger's keys as they were, and says so still.
       const others = PROJECTIONS.filter((projection) => projection.name !== 'ledger');
@@ -142,25 +131,6 @@ function suite(name: string, open: () => Promise<TestDatabase>, enabled: boolean
 
 suite('PGlite', freshPglite, true);
 suite('PostgreSQL', () => freshPostgres('keycanary'), postgres);
-
-function cli(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`ledgerline ${args.join(' ')} took too long: ${stderr}`));
-    }, CLI_TIMEOUT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
 
 describe.skipIf(!postgres)('a process on stale ledger keys (PostgreSQL)', () => {
   let test: TestDatabase;
@@ -196,11 +166,12 @@ describe.skipIf(!postgres)('a process on stale ledger keys (PostgreSQL)', () => 
   });
 
   it('refuses to open, and `ledgerline projections rebuild ledger` is the way out', async () => {
-    const refused = await refusal(() => openRuntime(loadConfig(env), { startProjector: false }));
-    expect(refused.code).toBe('READ_MODEL_KEYS_STALE');
+    await expect(openRuntime(loadConfig(env), { startProjector: false })).rejects.toMatchObject({
+      code: 'READ_MODEL_KEYS_STALE',
+    });
     expect(await staleLedgerKeys(test.db)).toEqual(STALE_EVERYWHERE);
 
-    const rebuilt = await cli(['projections', 'rebuild', 'ledger'], env);
+    const rebuilt = await runCli(['projections', 'rebuild', 'ledger'], env);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(await staleLedgerKeys(test.db)).toEqual([]);
     expect(await foundByKey(test.db)).toEqual({ postings: 1, transfers: 1 });
