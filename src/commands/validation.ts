@@ -1,18 +1,27 @@
 import type { z } from 'zod';
+import { JSON_DEPTH_MAX } from '../domain/canonicalJson.js';
 import { ValidationError } from '../domain/errors.js';
+
+type PathPart = string | number | symbol;
+
+function fieldOf(path: readonly PathPart[], root: string): string {
+  return path.length === 0
+    ? root
+    : path
+        .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+        .join('');
+}
 
 /** Parses with zod; the first problem becomes a ValidationError naming the field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, root = 'input'): T {
   const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    assertStorable(parsed.data, root);
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0];
   const path = issue?.path ?? [];
-  const field =
-    path.length === 0
-      ? root
-      : path
-          .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
-          .join('');
+  const field = fieldOf(path, root);
   const message =
     issue?.code === 'unrecognized_keys'
       ? `unknown field(s) ${issue.keys.join(', ')}`
@@ -24,4 +33,52 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, root = 'inpu
         : `${field}.${issue.keys[0]}`
       : field;
   throw new ValidationError(fullField, message, { issues: parsed.error.issues.length });
+}
+
+/** Code units that may start a string no event can store; most strings have none. */
+// eslint-disable-next-line no-control-regex -- U+0000 is one of the code units looked for
+const SUSPECT = /[\u0000\ud800-\udfff]/;
+
+/** What canonical JSON refuses in a string (U+0000, an unpaired surrogate), or null. */
+function unstorable(text: string): string | null {
+  if (!SUSPECT.test(text)) return null;
+  if (text.includes('\u0000')) return 'must not contain U+0000';
+  return text.isWellFormed() ? null : 'must be well-formed Unicode (no unpaired surrogate)';
+}
+
+/**
+ * Refuses, naming the field, an input a schema accepted but no event could store: a string or
+ * key canonical JSON refuses, or nesting past its depth bound. Without this the refusal came
+ * from deep inside (a transfer's fingerprint, an idempotency key's hash, the append) as a 500,
+ * or named the event's field instead of the caller's.
+ */
+function assertStorable(value: unknown, root: string): void {
+  const path: PathPart[] = [];
+  const walk = (node: unknown, depth: number): void => {
+    if (typeof node === 'string') {
+      const problem = unstorable(node);
+      if (problem !== null) throw new ValidationError(fieldOf(path, root), problem);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    if (depth >= JSON_DEPTH_MAX) {
+      throw new ValidationError(fieldOf(path, root), `is nested deeper than ${JSON_DEPTH_MAX} levels`);
+    }
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i += 1) {
+        path.push(i);
+        walk(node[i], depth + 1);
+        path.pop();
+      }
+      return;
+    }
+    for (const key of Object.keys(node)) {
+      const problem = unstorable(key);
+      if (problem !== null) throw new ValidationError(fieldOf(path, root), `a key ${problem}`);
+      path.push(key);
+      walk((node as Record<string, unknown>)[key], depth + 1);
+      path.pop();
+    }
+  };
+  walk(value, 0);
 }
