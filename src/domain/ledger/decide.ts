@@ -518,6 +518,13 @@ function changeLimit(state: LedgerState, command: Extract<LedgerCommand, { type:
 function pendingTransfer(state: LedgerState, transferId: string): TransferState | LedgerlineError {
   const found = state.transfers.get(transferId);
   if (!found) return failure('NOT_FOUND', `No transfer ${transferId}.`);
+  // Expired by the sweep: the same answer as one past its timeout that nobody swept yet.
+  if (found.status === 'expired') {
+    return failure(
+      'PENDING_EXPIRED',
+      `Transfer ${transferId} expired at ${found.record.timeoutAt ?? 'its timeout'}.`,
+    );
+  }
   if (found.status !== 'pending')
     return failure('INVALID_STATE', `Transfer ${transferId} is ${found.status}, not pending.`);
   return found;

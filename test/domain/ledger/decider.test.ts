@@ -883,7 +883,6 @@ describe('PostPending', () => {
       [...held, pendingPosted('hold', '60.00')],
       [...held, pendingPosted('hold', '10.00')],
       [...held, pendingVoided('hold')],
-      [...held, pendingExpired('hold')],
     ]) {
       const id = history === paid ? 'pay-1' : 'hold';
       spec
@@ -893,13 +892,17 @@ describe('PostPending', () => {
     }
   });
 
-  it('refuses once the timeout has come, even before the sweep expires it (PENDING_EXPIRED)', () => {
+  it('refuses once the timeout has come, before the sweep expires it and after (PENDING_EXPIRED)', () => {
     for (const now of [IN_AN_HOUR, IN_TWO_HOURS]) {
       spec
         .given(held)
         .when({ type: 'PostPending', transferId: 'hold', amount: null }, { now })
         .thenFails('PENDING_EXPIRED');
     }
+    spec
+      .given([...held, pendingExpired('hold')])
+      .when({ type: 'PostPending', transferId: 'hold', amount: null })
+      .thenFails('PENDING_EXPIRED', { message: `Transfer hold expired at ${IN_AN_HOUR}.` });
   });
 
   it('refuses more than is pending (VALIDATION_FAILED)', () => {
@@ -951,12 +954,19 @@ describe('VoidPending', () => {
 
   it('refuses a transfer that is not pending (INVALID_STATE)', () => {
     spec.given(paid).when({ type: 'VoidPending', transferId: 'pay-1' }).thenFails('INVALID_STATE');
-    for (const done of [pendingPosted('hold', '60.00'), pendingVoided('hold'), pendingExpired('hold')]) {
+    for (const done of [pendingPosted('hold', '60.00'), pendingVoided('hold')]) {
       spec
         .given([...held, done])
         .when({ type: 'VoidPending', transferId: 'hold' })
         .thenFails('INVALID_STATE');
     }
+  });
+
+  it('refuses a transfer the sweep expired: nothing is reserved any more (PENDING_EXPIRED)', () => {
+    spec
+      .given([...held, pendingExpired('hold')])
+      .when({ type: 'VoidPending', transferId: 'hold' })
+      .thenFails('PENDING_EXPIRED');
   });
 });
 

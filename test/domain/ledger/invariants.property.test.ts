@@ -415,6 +415,7 @@ function decideModel(before: Model, op: Op, nowMs: number): { outcome: Outcome; 
     case 'post': {
       const transfer = model.transfers.get(pick(IDS, op.id));
       if (!transfer) return done(refused('NOT_FOUND'));
+      if (transfer.status === 'expired') return done(refused('PENDING_EXPIRED'));
       if (transfer.status !== 'pending') return done(refused('INVALID_STATE'));
       if (transfer.timeoutMs !== null && transfer.timeoutMs <= nowMs) return done(refused('PENDING_EXPIRED'));
       const units = op.amount === null ? transfer.amount : modelUnits(op.amount);
@@ -432,6 +433,7 @@ function decideModel(before: Model, op: Op, nowMs: number): { outcome: Outcome; 
     case 'void': {
       const transfer = model.transfers.get(pick(IDS, op.id));
       if (!transfer) return done(refused('NOT_FOUND'));
+      if (transfer.status === 'expired') return done(refused('PENDING_EXPIRED'));
       if (transfer.status !== 'pending') return done(refused('INVALID_STATE'));
       release(model, transfer);
       transfer.status = 'voided';
