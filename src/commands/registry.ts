@@ -21,6 +21,7 @@ import {
 } from './payments/mpesaCommands.js';
 import { mpesaGenerateReport, mpesaTransactionHistory } from './payments/mpesaQueries.js';
 import { resolveReconciliationAlert } from './payments/reconciliation.js';
+import { listReconciliationAlerts } from './payments/reconciliationQueries.js';
 import {
   ledgerChangeLimit,
   ledgerCloseAccount,
@@ -141,6 +142,7 @@ export const QUERIES: readonly AnyQuery[] = [
   getProviderCredentials,
   mpesaTransactionHistory,
   mpesaGenerateReport,
+  listReconciliationAlerts,
   getMemberPermissions,
   getApproval,
   listApprovals,

@@ -103,6 +103,15 @@ const LIST_QUERIES = QUERIES.filter(isList);
 /** The ledger account the pages read (balance, history) and the ones beside it. */
 const PAGE_ACCOUNTS = ['assets:page:a', 'assets:page:b', 'assets:page:c'] as const;
 
+/** The card resolver asks a processing payment once, soon, then raises an alert. */
+const UNRESOLVED_AT_ONCE = {
+  LEDGERLINE_CARD_RESOLVER_INTERVAL_MS: '40',
+  LEDGERLINE_CARD_RESOLVER_GRACE_MS: '0',
+  LEDGERLINE_CARD_RESOLVER_ATTEMPTS: '1',
+};
+/** Reads of the alert list, 50 ms apart, before its three alerts must have been raised. */
+const ALERT_POLLS_MAX = 400;
+
 /** The demo organization's customer with three saved cards and three held payments. */
 let pageCustomer = '';
 
@@ -150,7 +159,9 @@ for (const { backend, run } of BACKENDS) {
     let document: Document;
 
     beforeAll(async () => {
-      app = await startTestApp(backend);
+      // The card resolver gives up at once, so card payments left processing raise
+      // reconciliation alerts for list_reconciliation_alerts to page through.
+      app = await startTestApp(backend, { env: UNRESOLVED_AT_ONCE });
       const answer = await app.request('GET', '/docs/json');
       expect(answer.status).toBe(200);
       document = answer.body as Document;
@@ -460,6 +471,35 @@ for (const { backend, run } of BACKENDS) {
           expect(paid.body.status).toBe('held');
           lastPosition = paid.body.position as string;
         }
+        // Three card payments the processor never settles: the resolver raises three alerts.
+        const waiting = await app.request('POST', '/v1/customers', {
+          token: app.demoKey,
+          body: { name: 'Page Unresolved' },
+        });
+        expect(waiting.status).toBe(201);
+        for (let i = 0; i < 3; i += 1) {
+          const card = await app.request('POST', `/v1/customers/${waiting.body.customerId}/payment-methods`, {
+            token: app.demoKey,
+            body: { token: 'tok_processing', setDefault: true },
+          });
+          expect(card.status, JSON.stringify(card.body)).toBe(201);
+          const paid = await app.request('POST', '/v1/payments', {
+            token: app.demoKey,
+            body: { customerId: waiting.body.customerId, amount: '5.00', currency: 'USD' },
+          });
+          expect(paid.status, JSON.stringify(paid.body)).toBe(201);
+          expect(paid.body.status).toBe('pending');
+        }
+        let raised = 0;
+        for (let poll = 0; poll < ALERT_POLLS_MAX && raised < 3; poll += 1) {
+          const alerts = await app.request('GET', '/v1/reconciliation-alerts?state=open', {
+            token: app.demoKey,
+          });
+          expect(alerts.status, JSON.stringify(alerts.body)).toBe(200);
+          raised = (alerts.body.items as unknown[]).length;
+          if (raised < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(raised).toBe(3);
       });
 
       it.each(LIST_QUERIES.map((query) => ({ name: query.name, query })))(

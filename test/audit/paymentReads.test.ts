@@ -1,8 +1,8 @@
 /**
  * The payment and fraud read models under an audit grant, on real PostgreSQL over HTTP: with a
  * grant holding payments:read and fraud:read, an auditor of another organization reads exactly
- * what the granting organization reads of its own payments, M-Pesa history and report, fraud
- * alerts, a customer's risk and the fraud report — each read logged in its access log. A grant
+ * what the granting organization reads of its own payments, M-Pesa history and report,
+ * reconciliation alerts, fraud alerts, a customer's risk and the fraud report — each read logged in its access log. A grant
  * without the scope is a 403 naming it; a revoked one a 404 like a made-up one; without a
  * grant id the auditor reads only its own organization. A card payment the processor left
  * processing is read under a grant without asking the processor again (the owner's own read
@@ -46,6 +46,7 @@ function reads(paymentId: string, customerId: string): Record<string, { path: st
     get_customer: { path: `/v1/customers/${customerId}?`, scope: 'payments:read' },
     list_payment_methods: { path: `/v1/customers/${customerId}/payment-methods?`, scope: 'payments:read' },
     get_payment_settings: { path: '/v1/payments/settings?', scope: 'payments:read' },
+    list_reconciliation_alerts: { path: '/v1/reconciliation-alerts?', scope: 'payments:read' },
   };
 }
 
@@ -173,6 +174,7 @@ describe.runIf(run)('payment and fraud read models under an audit grant (Postgre
       'get_customer',
       'list_payment_methods',
       'get_payment_settings',
+      'list_reconciliation_alerts',
     ]);
   });
 

@@ -386,8 +386,9 @@ export const paymentsProjection: Projection = {
         case 'ReconciliationAlertRaised':
           await tx.query(
             `INSERT INTO rm_reconciliation_alerts
-               (alert_id, org_id, payment_id, kind, amount, currency, transfer_id, detail, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (alert_id) DO NOTHING`,
+               (alert_id, org_id, payment_id, kind, amount, currency, transfer_id, detail, created_at,
+                reversal_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (alert_id) DO NOTHING`,
             [
               e.data.alertId,
               event.orgId,
@@ -398,6 +399,7 @@ export const paymentsProjection: Projection = {
               e.data.transferId,
               e.data.detail,
               at,
+              e.data.reversalId ?? null,
             ],
           );
           break;

@@ -17,6 +17,7 @@ import { migration as cancelledBatchesReopen } from './0016_cancelled_batches_re
 import { migration as alertResolutions } from './0017_alert_resolutions.js';
 import { migration as ledgerNarrowKeys } from './0018_ledger_narrow_keys.js';
 import { migration as ledgerKeyCanary } from './0019_ledger_key_canary.js';
+import { migration as alertReversalIds } from './0020_alert_reversal_ids.js';
 
 export interface Migration {
   /** Strictly increasing; never reuse or edit an applied one (its checksum is kept). */
@@ -46,4 +47,5 @@ export const MIGRATIONS: readonly Migration[] = [
   alertResolutions,
   ledgerNarrowKeys,
   ledgerKeyCanary,
+  alertReversalIds,
 ];

@@ -1,0 +1,159 @@
+/**
+ * The organization's reconciliation alerts, a page at a time (list_reconciliation_alerts): where
+ * the books and a provider may disagree, for a person to check and close with
+ * resolve_reconciliation_alert. The M-Pesa balance shows only the newest few; this lists every
+ * alert of every provider (card refunds whose outcome nobody could learn included), filtered by
+ * state, kind and payment. REST only, like the command that resolves them.
+ */
+import { z } from 'zod';
+import { ALERT_RESOLUTIONS, RECONCILIATION_KINDS } from '../../domain/payments/payment.js';
+import type { AlertResolution, ReconciliationKind } from '../../domain/payments/payment.js';
+import { LedgerlineError } from '../../domain/errors.js';
+import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
+import { defineQuery } from '../catalog.js';
+import type { Services } from '../context.js';
+import * as c from '../customers/schemas.js';
+import * as s from '../schemas.js';
+
+/** Open: nobody has resolved it yet; resolved: closed by a person (any resolution). */
+export const ALERT_STATES = ['open', 'resolved'] as const;
+
+const alertItem = z.object({
+  alertId: z.string(),
+  paymentId: z.string(),
+  /** The payment's provider and kind, from the payments read model. */
+  provider: z.string().nullable(),
+  paymentKind: z.string().nullable(),
+  kind: z.enum(RECONCILIATION_KINDS),
+  /** The refund or reversal the alert is about; null when it is about the payment itself. */
+  reversalId: z.string().nullable(),
+  amount: z.string(),
+  currency: z.string(),
+  transferId: z.string().nullable(),
+  detail: z.string(),
+  raisedAt: z.string(),
+  resolution: z.enum(ALERT_RESOLUTIONS).nullable(),
+  resolutionNote: z.string().nullable(),
+  resolvedBy: z.string().nullable(),
+  resolvedAt: z.string().nullable(),
+});
+
+interface AlertRow {
+  readonly alert_id: string;
+  readonly payment_id: string;
+  readonly provider: string | null;
+  readonly payment_kind: string | null;
+  readonly kind: ReconciliationKind;
+  readonly reversal_id: string | null;
+  readonly amount: string;
+  readonly currency: string;
+  readonly transfer_id: string | null;
+  readonly detail: string;
+  readonly created_at: Date | string;
+  readonly resolution: AlertResolution | null;
+  readonly resolution_note: string | null;
+  readonly resolved_by: string | null;
+  readonly resolved_at: Date | string | null;
+}
+
+function toAlert(row: AlertRow): z.infer<typeof alertItem> {
+  return {
+    alertId: row.alert_id,
+    paymentId: row.payment_id,
+    provider: row.provider,
+    paymentKind: row.payment_kind,
+    kind: row.kind,
+    reversalId: row.reversal_id,
+    // Stored as the payment's (or refund's) own decimal string: numeric keeps its scale.
+    amount: row.amount,
+    currency: row.currency,
+    transferId: row.transfer_id,
+    detail: row.detail,
+    raisedAt: new Date(row.created_at).toISOString(),
+    resolution: row.resolution,
+    resolutionNote: row.resolution_note,
+    resolvedBy: row.resolved_by,
+    resolvedAt: row.resolved_at === null ? null : new Date(row.resolved_at).toISOString(),
+  };
+}
+
+/** Cursor key: the alert's time and id, newest first (ids break ties). */
+function alertKey(item: z.infer<typeof alertItem>): string {
+  return `${item.raisedAt}|${item.alertId}`;
+}
+
+function afterKey(cursor: string | undefined): { at: string | null; id: string | null } {
+  const key = s.decodeCursor(cursor);
+  if (key === null) return { at: null, id: null };
+  const [at, id] = key.split('|');
+  if (at === undefined || id === undefined || Number.isNaN(Date.parse(at))) {
+    throw new LedgerlineError('VALIDATION_FAILED', 'cursor: must be the nextCursor of an earlier page', {
+      field: 'cursor',
+    });
+  }
+  return { at, id };
+}
+
+/** NOT_FOUND unless the payment is the organization's (as list_payments answers for a customer). */
+async function assertPayment(services: Services, orgId: string, paymentId: string): Promise<void> {
+  const { rows } = await services.db.query<{ one: number }>(
+    'SELECT 1 AS one FROM rm_payments WHERE org_id = $1 AND payment_id = $2',
+    [orgId, paymentId],
+  );
+  if (rows.length === 0) throw new LedgerlineError('NOT_FOUND', 'No such payment.', { paymentId });
+}
+
+export const listReconciliationAlerts = defineQuery({
+  name: 'list_reconciliation_alerts',
+  title: 'Reconciliation alerts',
+  description:
+    'The organization’s reconciliation alerts, newest first, a page at a time: where the books and a provider may disagree — a payout paid after its reservation expired (payout_settled_after_expiry) or that the ledger could not record (payout_unposted), a payment, reversal or refund whose outcome no ask could learn (outcome_unresolved; reversalId names the refund or reversal), a card payment recorded failed that was charged after all (card_succeeded_after_failure). Filter by state (open, resolved), kind and payment (NOT_FOUND for a payment the organization does not have). A manager closes one with resolve_reconciliation_alert. REST only.' +
+    readModelGrantNote('payments:read'),
+  params: z.strictObject({
+    ...s.pageParams,
+    state: z.enum(ALERT_STATES).optional(),
+    kind: z.enum(RECONCILIATION_KINDS).optional(),
+    paymentId: c.paymentId.optional(),
+    grantId: readModelGrantParam('payments:read'),
+  }),
+  result: s.page(alertItem),
+  scope: 'payments:read',
+  // As list_payments: auditors read it too (their own organization's, or under a grant).
+  minRole: 'any',
+  audience: 'organization',
+  rest: { path: '/v1/reconciliation-alerts' },
+  async run(params, context) {
+    const after = afterKey(params.cursor);
+    const orgId = await readModelOrg(
+      context,
+      params.grantId,
+      'payments:read',
+      'list_reconciliation_alerts',
+      'reconciliation alerts',
+    );
+    if (params.paymentId !== undefined) await assertPayment(context.services, orgId, params.paymentId);
+    const { rows } = await context.services.db.query<AlertRow>(
+      `SELECT a.alert_id, a.payment_id, p.provider, p.kind AS payment_kind, a.kind, a.reversal_id,
+              a.amount::text AS amount, a.currency, a.transfer_id, a.detail, a.created_at,
+              a.resolution, a.resolution_note, a.resolved_by, a.resolved_at
+         FROM rm_reconciliation_alerts a
+         LEFT JOIN rm_payments p ON p.org_id = a.org_id AND p.payment_id = a.payment_id
+        WHERE a.org_id = $1
+          AND ($2::timestamptz IS NULL OR (a.created_at, a.alert_id) < ($2::timestamptz, $3::text))
+          AND ($4::text IS NULL OR ($4 = 'open') = (a.resolution IS NULL))
+          AND ($5::text IS NULL OR a.kind = $5)
+          AND ($6::text IS NULL OR a.payment_id = $6)
+        ORDER BY a.created_at DESC, a.alert_id DESC LIMIT $7`,
+      [
+        orgId,
+        after.at,
+        after.id,
+        params.state ?? null,
+        params.kind ?? null,
+        params.paymentId ?? null,
+        params.limit + 1,
+      ],
+    );
+    return s.pageOf(rows, params.limit, toAlert, alertKey);
+  },
+});
