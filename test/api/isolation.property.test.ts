@@ -1031,6 +1031,8 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
           ['get_customer', `/v1/customers/${org.payments.customerId}`],
           ['get_payment_settings', '/v1/payments/settings'],
           ['list_payments', '/v1/payments?limit=200'],
+          ['list_reconciliation_alerts', '/v1/reconciliation-alerts?limit=200'],
+          ['list_reconciliation_alerts', `/v1/reconciliation-alerts?paymentId=${org.payments.paymentId}`],
           ['get_payment', `/v1/payments/${org.payments.paymentId}`],
           ['list_payment_methods', `/v1/customers/${org.payments.customerId}/payment-methods`],
           ['list_fraud_alerts', '/v1/fraud/alerts?limit=200'],
