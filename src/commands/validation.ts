@@ -16,7 +16,8 @@ function fieldOf(path: readonly PathPart[], root: string): string {
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, root = 'input'): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) {
-    assertStorable(parsed.data, root);
+    // The input as sent: a record (metadata) drops a "__proto__" key without a word.
+    assertStorable(input, root);
     return parsed.data;
   }
   const issue = parsed.error.issues[0];
@@ -47,10 +48,11 @@ function unstorable(text: string): string | null {
 }
 
 /**
- * Refuses, naming the field, an input a schema accepted but no event could store: a string or
- * key canonical JSON refuses, or nesting past its depth bound. Without this the refusal came
- * from deep inside (a transfer's fingerprint, an idempotency key's hash, the append) as a 500,
- * or named the event's field instead of the caller's.
+ * Refuses, naming the field, an input a schema accepted but no event could store as sent: a
+ * string or key canonical JSON refuses, nesting past its depth bound, or a "__proto__" key
+ * (JSON.parse keeps it as an own key; zod's records drop it, so it would be lost unsaid).
+ * Without this the refusal came from deep inside (a transfer's fingerprint, an idempotency
+ * key's hash, the append) as a 500, or named the event's field instead of the caller's.
  */
 function assertStorable(value: unknown, root: string): void {
   const path: PathPart[] = [];
@@ -73,7 +75,7 @@ function assertStorable(value: unknown, root: string): void {
       return;
     }
     for (const key of Object.keys(node)) {
-      const problem = unstorable(key);
+      const problem = key === '__proto__' ? 'must not be "__proto__"' : unstorable(key);
       if (problem !== null) throw new ValidationError(fieldOf(path, root), `a key ${problem}`);
       path.push(key);
       walk((node as Record<string, unknown>)[key], depth + 1);

@@ -77,6 +77,38 @@ describe('bad arguments on every tool', () => {
     });
   }
 
+  it('refuses what no event can store as sent, naming the field: never a 500, never silently dropped', async () => {
+    const transfer = (extra: Record<string, unknown>) => ({
+      transfers: [
+        {
+          transferId: 'mcp-unstorable',
+          debitAccount: 'world:KES',
+          creditAccount: 'assets:x:y',
+          amount: '1.00',
+          ...extra,
+        },
+      ],
+    });
+    const cases: [Record<string, unknown>, string][] = [
+      // As over stdio, where the SDK's JSON.parse keeps "__proto__" as an own key (a record
+      // would drop it without a word); over HTTP, fastify refuses such a body before MCP.
+      [
+        transfer({ metadata: JSON.parse('{"__proto__":"x","order":"o-1"}') as unknown }),
+        'transfers[0].metadata',
+      ],
+      [transfer({ metadata: { order: 'a\u0000b' } }), 'transfers[0].metadata.order'],
+      [transfer({ reference: 'a\ud800b' }), 'transfers[0].reference'],
+    ];
+    for (const [args, field] of cases) {
+      const before = await app.server.runtime.store.countEvents?.();
+      const result = await admin.client.callTool({ name: 'ledger_create_transfers', arguments: args });
+      const body = structured(result);
+      expect(result.isError, JSON.stringify(body)).toBe(true);
+      expect(body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field } });
+      expect(await app.server.runtime.store.countEvents?.()).toBe(before);
+    }
+  });
+
   it('answers arguments that are not an object with a protocol error, and keeps serving', async () => {
     for (const args of [[1, 2], 'text', 42, null, true]) {
       await expect(
