@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../src/adapters/providers/stripe/webhook.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { expectBalancedLedger } from '../support/balancedLedger.js';
 import { describeResponse, pause, until } from '../support/mpesaHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
@@ -262,14 +263,6 @@ describe.skipIf(!run)('the background card resolver on PostgreSQL', () => {
   });
 
   it('leaves the ledger balanced: debits equal credits in every asset', async () => {
-    const ledger = await app.server.runtime.services.ledger.state(orgId);
-    const totals = new Map<string, bigint>();
-    for (const account of ledger.accounts.values()) {
-      const { debitsPosted, creditsPosted, debitsPending, creditsPending } = account.balances;
-      const net = debitsPosted - creditsPosted + debitsPending - creditsPending;
-      totals.set(account.asset, (totals.get(account.asset) ?? 0n) + net);
-    }
-    expect(totals.size).toBeGreaterThan(0);
-    for (const [asset, net] of totals) expect(net, asset).toBe(0n);
+    await expectBalancedLedger(app, orgId);
   });
 });

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReversalRequest } from '../../src/domain/payments/mobileMoney.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { expectBalancedLedger } from '../support/balancedLedger.js';
 import {
   bookFloat,
   describeResponse,
@@ -200,14 +201,6 @@ describe.skipIf(!run)('the background M-Pesa resolver and reversals on PostgreSQ
   });
 
   it('leaves the ledger balanced: debits equal credits in every asset', async () => {
-    const ledger = await app.server.runtime.services.ledger.state(orgId);
-    const totals = new Map<string, bigint>();
-    for (const account of ledger.accounts.values()) {
-      const { debitsPosted, creditsPosted, debitsPending, creditsPending } = account.balances;
-      const net = debitsPosted - creditsPosted + debitsPending - creditsPending;
-      totals.set(account.asset, (totals.get(account.asset) ?? 0n) + net);
-    }
-    expect(totals.size).toBeGreaterThan(0);
-    for (const [asset, net] of totals) expect(net, asset).toBe(0n);
+    await expectBalancedLedger(app, orgId);
   });
 });

@@ -122,6 +122,15 @@ export async function assertCustomer(services: Services, orgId: string, customer
   if (rows.length === 0) throw new LedgerlineError('NOT_FOUND', 'No such customer.', { customerId });
 }
 
+/** NOT_FOUND unless the payment is the caller's organization's. */
+export async function assertPayment(services: Services, orgId: string, paymentId: string): Promise<void> {
+  const { rows } = await services.db.query<{ one: number }>(
+    'SELECT 1 AS one FROM rm_payments WHERE org_id = $1 AND payment_id = $2',
+    [orgId, paymentId],
+  );
+  if (rows.length === 0) throw new LedgerlineError('NOT_FOUND', 'No such payment.', { paymentId });
+}
+
 export const listPayments = defineQuery({
   name: 'list_payments',
   title: 'Payments',

@@ -8,12 +8,11 @@
 import { z } from 'zod';
 import { ALERT_RESOLUTIONS, RECONCILIATION_KINDS } from '../../domain/payments/payment.js';
 import type { AlertResolution, ReconciliationKind } from '../../domain/payments/payment.js';
-import { LedgerlineError } from '../../domain/errors.js';
 import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
-import type { Services } from '../context.js';
 import * as c from '../customers/schemas.js';
 import * as s from '../schemas.js';
+import { assertPayment, splitTimeKey } from './paymentQueries.js';
 
 /** Open: nobody has resolved it yet; resolved: closed by a person (any resolution). */
 export const ALERT_STATES = ['open', 'resolved'] as const;
@@ -82,27 +81,6 @@ function alertKey(item: z.infer<typeof alertItem>): string {
   return `${item.raisedAt}|${item.alertId}`;
 }
 
-function afterKey(cursor: string | undefined): { at: string | null; id: string | null } {
-  const key = s.decodeCursor(cursor);
-  if (key === null) return { at: null, id: null };
-  const [at, id] = key.split('|');
-  if (at === undefined || id === undefined || Number.isNaN(Date.parse(at))) {
-    throw new LedgerlineError('VALIDATION_FAILED', 'cursor: must be the nextCursor of an earlier page', {
-      field: 'cursor',
-    });
-  }
-  return { at, id };
-}
-
-/** NOT_FOUND unless the payment is the organization's (as list_payments answers for a customer). */
-async function assertPayment(services: Services, orgId: string, paymentId: string): Promise<void> {
-  const { rows } = await services.db.query<{ one: number }>(
-    'SELECT 1 AS one FROM rm_payments WHERE org_id = $1 AND payment_id = $2',
-    [orgId, paymentId],
-  );
-  if (rows.length === 0) throw new LedgerlineError('NOT_FOUND', 'No such payment.', { paymentId });
-}
-
 export const listReconciliationAlerts = defineQuery({
   name: 'list_reconciliation_alerts',
   title: 'Reconciliation alerts',
@@ -123,7 +101,7 @@ export const listReconciliationAlerts = defineQuery({
   audience: 'organization',
   rest: { path: '/v1/reconciliation-alerts' },
   async run(params, context) {
-    const after = afterKey(params.cursor);
+    const after = splitTimeKey(params.cursor);
     const orgId = await readModelOrg(
       context,
       params.grantId,
@@ -131,6 +109,7 @@ export const listReconciliationAlerts = defineQuery({
       'list_reconciliation_alerts',
       'reconciliation alerts',
     );
+    // As list_payments answers for a customer: a payment the organization does not have is not found.
     if (params.paymentId !== undefined) await assertPayment(context.services, orgId, params.paymentId);
     const { rows } = await context.services.db.query<AlertRow>(
       `SELECT a.alert_id, a.payment_id, p.provider, p.kind AS payment_kind, a.kind, a.reversal_id,
