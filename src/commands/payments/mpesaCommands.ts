@@ -10,12 +10,7 @@ import {
   TRANSACTION_DESC_LENGTH_MAX,
 } from '../../domain/payments/mobileMoney.js';
 import { KES_SCALE } from '../../domain/payments/mpesaAmount.js';
-import {
-  ALERT_RESOLUTIONS,
-  RECONCILIATION_KINDS,
-  type AlertResolution,
-  type ReconciliationKind,
-} from '../../domain/payments/payment.js';
+import type { AlertResolution, ReconciliationKind } from '../../domain/payments/payment.js';
 import {
   cancelUnsentPayouts,
   decidePayoutBatch,
@@ -48,6 +43,7 @@ import {
   submitCollection,
 } from './mpesaFlows.js';
 import { loadPayment } from './paymentStream.js';
+import { alertSummaryFields } from './reconciliationQueries.js';
 
 /** Payouts in one bulk request, at most. */
 export const BULK_PAYOUTS_MAX = 500;
@@ -440,21 +436,7 @@ export const mpesaCheckBalance = defineCommand({
       })
       .nullable(),
     providerQuery: z.string().nullable(),
-    reconciliationAlerts: z.array(
-      z.object({
-        alertId: z.string(),
-        paymentId: z.string(),
-        kind: z.enum(RECONCILIATION_KINDS),
-        amount: z.string(),
-        currency: z.string(),
-        transferId: z.string().nullable(),
-        detail: z.string(),
-        raisedAt: z.string(),
-        /** Null while open; see resolve_reconciliation_alert. */
-        resolution: z.enum(ALERT_RESOLUTIONS).nullable(),
-        resolvedAt: z.string().nullable(),
-      }),
-    ),
+    reconciliationAlerts: z.array(z.object(alertSummaryFields)),
   }),
   scope: 'payments:read',
   minRole: 'viewer',

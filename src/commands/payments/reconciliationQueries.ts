@@ -17,24 +17,30 @@ import { assertPayment, splitTimeKey } from './paymentQueries.js';
 /** Open: nobody has resolved it yet; resolved: closed by a person (any resolution). */
 export const ALERT_STATES = ['open', 'resolved'] as const;
 
-const alertItem = z.object({
+/** What the M-Pesa balance shows of each alert too (mpesa_check_balance's reconciliationAlerts). */
+export const alertSummaryFields = {
   alertId: z.string(),
   paymentId: z.string(),
-  /** The payment's provider and kind, from the payments read model. */
-  provider: z.string().nullable(),
-  paymentKind: z.string().nullable(),
   kind: z.enum(RECONCILIATION_KINDS),
-  /** The refund or reversal the alert is about; null when it is about the payment itself. */
-  reversalId: z.string().nullable(),
   amount: z.string(),
   currency: z.string(),
   transferId: z.string().nullable(),
   detail: z.string(),
   raisedAt: z.string(),
+  /** Null while open; see resolve_reconciliation_alert. */
   resolution: z.enum(ALERT_RESOLUTIONS).nullable(),
+  resolvedAt: z.string().nullable(),
+};
+
+const alertItem = z.object({
+  ...alertSummaryFields,
+  /** The payment's provider and kind, from the payments read model. */
+  provider: z.string().nullable(),
+  paymentKind: z.string().nullable(),
+  /** The refund or reversal the alert is about; null when it is about the payment itself. */
+  reversalId: z.string().nullable(),
   resolutionNote: z.string().nullable(),
   resolvedBy: z.string().nullable(),
-  resolvedAt: z.string().nullable(),
 });
 
 interface AlertRow {
