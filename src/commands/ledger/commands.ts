@@ -204,7 +204,8 @@ export const ledgerPostPending = defineCommand({
 export const ledgerVoidPending = defineCommand({
   name: 'ledger_void_pending',
   title: 'Void a pending transfer',
-  description: 'Cancels a pending (two-phase) transfer and releases the funds it reserved.',
+  description:
+    'Cancels a pending (two-phase) transfer and releases the funds it reserved. Refused once it has timed out (PENDING_EXPIRED): its expiry releases them.',
   input: z.strictObject({ transferId: l.transferId }),
   output: transferAnswer,
   scope: 'ledger:write',

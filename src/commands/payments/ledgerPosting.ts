@@ -114,7 +114,10 @@ function itemOutcome(result: LedgerResult, transferId: string): PostingOutcome {
   };
 }
 
-/** Posts or voids a reservation; a reservation already settled the same way is fine. */
+/**
+ * Posts or voids a reservation; a reservation already settled the same way is fine, and so is
+ * voiding one that has expired (released either way).
+ */
 export async function settleReservation(
   services: Services,
   orgId: string,
@@ -136,6 +139,12 @@ export async function settleReservation(
     return { ok: true };
   } catch (error) {
     if (!isLedgerlineError(error)) throw error;
+    // A void wants the reservation released: past its timeout the expiry does that (recorded
+    // here, not left to the next sweep), so it is done. A post past it is not: callers decide.
+    if (error.code === 'PENDING_EXPIRED' && outcome === 'void') {
+      await run(services, orgId, { type: 'ExpirePending' }, metadata, now);
+      return { ok: true };
+    }
     // Already posted or voided by an earlier delivery of the same result.
     if (error.code === 'INVALID_STATE') {
       const transfer = (await services.ledger.state(orgId)).transfers.get(transferId);

@@ -518,7 +518,8 @@ function changeLimit(state: LedgerState, command: Extract<LedgerCommand, { type:
 function pendingTransfer(state: LedgerState, transferId: string): TransferState | LedgerlineError {
   const found = state.transfers.get(transferId);
   if (!found) return failure('NOT_FOUND', `No transfer ${transferId}.`);
-  // Expired by the sweep: the same answer as one past its timeout that nobody swept yet.
+  // Expired by the sweep: the same answer as one past its timeout that nobody swept yet (both
+  // for a post and for a void).
   if (found.status === 'expired') {
     return failure(
       'PENDING_EXPIRED',
@@ -568,9 +569,14 @@ function postPending(
   );
 }
 
-function voidPending(state: LedgerState, transferId: string): D {
+function voidPending(state: LedgerState, transferId: string, now: string): D {
   const pending = pendingTransfer(state, transferId);
   if (pending instanceof LedgerlineError) return { ok: false, error: pending };
+  // Past its timeout it is expired, swept or not (as for a post, and as TigerBeetle answers):
+  // what it reserved is released by the expiry, never by a void that raced the sweep.
+  if (pending.record.timeoutAt !== null && pending.record.timeoutAt <= now) {
+    return refuse('PENDING_EXPIRED', `Transfer ${transferId} timed out at ${pending.record.timeoutAt}.`);
+  }
   return accept([{ type: 'PendingTransferVoided', data: { transferId } }], {
     kind: 'transfer',
     transferId,
@@ -682,7 +688,7 @@ export function decideLedger(command: LedgerCommand, state: LedgerState, now: st
     case 'PostPending':
       return postPending(state, command, now);
     case 'VoidPending':
-      return voidPending(state, command.transferId);
+      return voidPending(state, command.transferId, now);
     case 'ReverseTransfer':
       return reverseTransfer(state, command, now);
     case 'ExpirePending':

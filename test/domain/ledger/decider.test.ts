@@ -962,7 +962,13 @@ describe('VoidPending', () => {
     }
   });
 
-  it('refuses a transfer the sweep expired: nothing is reserved any more (PENDING_EXPIRED)', () => {
+  it('refuses once the timeout has come, before the sweep expires it and after: the expiry releases it (PENDING_EXPIRED)', () => {
+    for (const now of [IN_AN_HOUR, IN_TWO_HOURS]) {
+      spec
+        .given(held)
+        .when({ type: 'VoidPending', transferId: 'hold' }, { now })
+        .thenFails('PENDING_EXPIRED');
+    }
     spec
       .given([...held, pendingExpired('hold')])
       .when({ type: 'VoidPending', transferId: 'hold' })

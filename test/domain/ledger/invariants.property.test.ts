@@ -435,6 +435,7 @@ function decideModel(before: Model, op: Op, nowMs: number): { outcome: Outcome; 
       if (!transfer) return done(refused('NOT_FOUND'));
       if (transfer.status === 'expired') return done(refused('PENDING_EXPIRED'));
       if (transfer.status !== 'pending') return done(refused('INVALID_STATE'));
+      if (transfer.timeoutMs !== null && transfer.timeoutMs <= nowMs) return done(refused('PENDING_EXPIRED'));
       release(model, transfer);
       transfer.status = 'voided';
       return done({ ok: true, events: 1 });
