@@ -77,7 +77,9 @@ export async function executeCommand(
   rawInput: unknown,
   context: CommandContext,
 ): Promise<Answer> {
-  const input: unknown = parseInput(command.input, rawInput);
+  // A public command's input (a login's password) is compared or hashed, never stored and never
+  // fingerprinted (no idempotency key): whatever a member's password holds, they can log in.
+  const input: unknown = parseInput(command.input, rawInput, 'input', command.audience !== 'public');
   const principal = context.principal;
   authorize(command, principal);
   // MCP never lists these; refusing here too keeps any other path from reaching them.

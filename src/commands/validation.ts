@@ -12,12 +12,15 @@ function fieldOf(path: readonly PathPart[], root: string): string {
         .join('');
 }
 
-/** Parses with zod; the first problem becomes a ValidationError naming the field. */
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown, root = 'input'): T {
+/**
+ * Parses with zod; the first problem becomes a ValidationError naming the field. `storable`:
+ * the input may reach an event or a fingerprint, so it must be what canonical JSON can hold.
+ */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, root = 'input', storable = true): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) {
     // The input as sent: a record (metadata) drops a "__proto__" key without a word.
-    assertStorable(input, root);
+    if (storable) assertStorable(input, root);
     return parsed.data;
   }
   const issue = parsed.error.issues[0];

@@ -61,6 +61,43 @@ describe('login on PGlite', () => {
     expect({ ...unknown.body.error, requestId: null }).toEqual({ ...wrong.body.error, requestId: null });
   });
 
+  it('lets in a member whose password holds U+0000 or an unpaired surrogate (taken before such input was refused)', async () => {
+    const created = await app.request('POST', '/v1/organizations', {
+      token: app.adminKey,
+      body: {
+        name: 'Org of odd',
+        admin: { email: 'odd@login.test', name: 'Admin', password: 'long enough too' },
+      },
+    });
+    expect(created.status).toBe(201);
+    // The member's row exists once projected: wait for it (read-your-writes), then set the hash.
+    const seen = await app.request(
+      'GET',
+      `/v1/organizations?consistentWith=${created.body.position as string}`,
+      {
+        token: app.adminKey,
+      },
+    );
+    expect(seen.status).toBe(200);
+    // Set as creating the member used to store it: only the hash of whatever was sent.
+    const odd = 'odd password \u0000 with \ud800 in it';
+    const hash = await app.server.runtime.services.passwords.hash(odd);
+    const { rows } = await app.server.runtime.services.db.query(
+      'UPDATE rm_members SET password_hash = $1 WHERE org_id = $2 AND email = $3 RETURNING member_id',
+      [hash, created.body.orgId as string, 'odd@login.test'],
+    );
+    expect(rows).toHaveLength(1);
+    const wrong = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'odd@login.test', password: 'odd password \u0000 but not it' },
+    });
+    expect(wrong.status, JSON.stringify(wrong.body)).toBe(401);
+    const right = await app.request('POST', '/v1/auth/login', {
+      body: { email: 'odd@login.test', password: odd },
+    });
+    expect(right.status, JSON.stringify(right.body)).toBe(200);
+    expect(right.body.accessToken).toEqual(expect.any(String));
+  });
+
   it('logs a request for another organization’s object, answered as missing', async () => {
     const orgA = await organizationWithAdmin('a-admin@isolation.test', 'password of admin a');
     const orgB = await organizationWithAdmin('b-admin@isolation.test', 'password of admin b');
