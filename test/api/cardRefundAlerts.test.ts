@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { expectBalancedLedger } from '../support/balancedLedger.js';
-import { apiKey, createOrg, type TestOrg } from '../support/auditOrgs.js';
+import { apiKey, createOrg, grant, memberToken, type TestOrg } from '../support/auditOrgs.js';
 import { describeResponse, until } from '../support/mpesaHttp.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
@@ -280,6 +280,22 @@ describe.skipIf(!run)('card refund alerts and the list of reconciliation alerts 
     const alertId = (await list('')).items[0]?.alertId ?? '';
     const stranger = await resolve(alertId, 'acknowledged', other.adminToken);
     expect(stranger.status).toBe(404);
+  });
+
+  it('shows an auditor under a payments:read grant exactly the owner’s alerts; other grants see none', async () => {
+    const auditor = await memberToken(app, other, 'auditor');
+    const own = await list('');
+    expect(own.items.length).toBeGreaterThan(0);
+    const granted = await grant(app, org, other.orgId, { scopes: ['payments:read'] });
+    expect(await list(`?grantId=${granted}`, auditor)).toEqual(own);
+    const ledgerOnly = await grant(app, org, other.orgId, { scopes: ['ledger:read'] });
+    const refused = await app.request('GET', `/v1/reconciliation-alerts${read(`?grantId=${ledgerOnly}`)}`, {
+      token: auditor,
+    });
+    expect(refused.status, describeResponse(refused)).toBe(403);
+    expect(refused.body.error.details).toEqual({ requiredScope: 'payments:read' });
+    // Without a grant the auditor reads its own organization: no alerts.
+    expect((await list('', auditor)).items).toEqual([]);
   });
 
   it('leaves the ledger balanced: debits equal credits in every asset', async () => {

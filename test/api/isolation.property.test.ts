@@ -40,8 +40,16 @@ interface Org {
   readonly members: Member[];
   readonly keys: Key[];
   readonly ledger: LedgerModel;
-  /** A customer with a saved card and a payment held for fraud review. */
-  readonly payments: { customerId: string; paymentId: string; alertId: string };
+  /**
+   * A customer with a saved card and a payment held for fraud review, and a card payment the
+   * processor never settles, with the reconciliation alert the resolver raised about it.
+   */
+  readonly payments: {
+    customerId: string;
+    paymentId: string;
+    alertId: string;
+    unresolved: { paymentId: string; alertId: string };
+  };
 }
 
 /** An organization's ledger as its own commands made it: what every read of it must show. */
@@ -330,6 +338,16 @@ const pgProbe = await probePostgres();
  */
 const PROPERTY_TIMEOUT_MS = 600_000;
 
+/** The card resolver asks a processing payment once, soon, then raises an alert. */
+const UNRESOLVED_AT_ONCE = {
+  LEDGERLINE_CARD_RESOLVER_INTERVAL_MS: '40',
+  LEDGERLINE_CARD_RESOLVER_GRACE_MS: '0',
+  LEDGERLINE_CARD_RESOLVER_ATTEMPTS: '1',
+};
+/** Reads of an organization's alert list, ALERT_POLL_MS apart, before its alert must be there. */
+const ALERT_POLLS_MAX = 400;
+const ALERT_POLL_MS = 50;
+
 const BACKENDS: readonly { backend: Backend; run: boolean; numRuns: number; ledgerRuns: number }[] = [
   { backend: 'pglite', run: true, numRuns: 40, ledgerRuns: 30 },
   {
@@ -352,7 +370,8 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
     }
 
     beforeAll(async () => {
-      app = await startTestApp(backend);
+      // The card resolver asks once, soon, then raises its alert: each organization has one.
+      app = await startTestApp(backend, { env: UNRESOLVED_AT_ONCE });
     });
     afterAll(async () => {
       await app.close();
@@ -398,6 +417,7 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
       const adminToken = session['accessToken'] as string;
       const payments = await heldPayment(adminToken);
       own(orgId, payments.customerId, payments.methodId, payments.paymentId, payments.alertId);
+      own(orgId, payments.unresolved.paymentId, payments.unresolved.alertId);
       return {
         orgId,
         adminToken,
@@ -409,10 +429,14 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
       };
     }
 
-    /** A customer, a card and a card payment the organization's fraud policy holds; their ids. */
-    async function heldPayment(
-      token: string,
-    ): Promise<{ customerId: string; methodId: string; paymentId: string; alertId: string }> {
+    /** A customer, a card, a card payment the fraud policy holds and one left unresolved; their ids. */
+    async function heldPayment(token: string): Promise<{
+      customerId: string;
+      methodId: string;
+      paymentId: string;
+      alertId: string;
+      unresolved: { paymentId: string; alertId: string };
+    }> {
       await expectOk(
         app.request('PUT', '/v1/provider-credentials', {
           token,
@@ -459,7 +483,44 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
         methodId: method['methodId'] as string,
         paymentId: paid['paymentId'] as string,
         alertId: paid['alertId'] as string,
+        unresolved: await unresolvedPayment(token, customerId),
       };
+    }
+
+    /**
+     * A card payment the processor leaves processing: the resolver's one ask, then its alert.
+     * Waited for, so nothing is written in the background once the organization exists.
+     */
+    async function unresolvedPayment(
+      token: string,
+      customerId: string,
+    ): Promise<{ paymentId: string; alertId: string }> {
+      await expectOk(
+        app.request('POST', `/v1/customers/${customerId}/payment-methods`, {
+          token,
+          body: { token: 'tok_processing', setDefault: true },
+        }),
+        201,
+      );
+      const paid = await expectOk(
+        app.request('POST', '/v1/payments', { token, body: { customerId, amount: '5.00', currency: 'USD' } }),
+        201,
+      );
+      const paymentId = paid['paymentId'] as string;
+      for (let poll = 0; poll < ALERT_POLLS_MAX; poll += 1) {
+        const listed = await expectOk(
+          app.request(
+            'GET',
+            `/v1/reconciliation-alerts?paymentId=${paymentId}&consistentWith=${paid['position'] as string}`,
+            { token },
+          ),
+          200,
+        );
+        const [alert] = listed['items'] as { alertId: string }[];
+        if (alert) return { paymentId, alertId: alert.alertId };
+        await new Promise((resolve) => setTimeout(resolve, ALERT_POLL_MS));
+      }
+      throw new Error(`no reconciliation alert about ${paymentId}`);
     }
 
     /** Waits (server side, bounded) until the read models have passed `position`. */
@@ -1032,7 +1093,10 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
           ['get_payment_settings', '/v1/payments/settings'],
           ['list_payments', '/v1/payments?limit=200'],
           ['list_reconciliation_alerts', '/v1/reconciliation-alerts?limit=200'],
-          ['list_reconciliation_alerts', `/v1/reconciliation-alerts?paymentId=${org.payments.paymentId}`],
+          [
+            'list_reconciliation_alerts',
+            `/v1/reconciliation-alerts?paymentId=${org.payments.unresolved.paymentId}`,
+          ],
           ['get_payment', `/v1/payments/${org.payments.paymentId}`],
           ['list_payment_methods', `/v1/customers/${org.payments.customerId}/payment-methods`],
           ['list_fraud_alerts', '/v1/fraud/alerts?limit=200'],
