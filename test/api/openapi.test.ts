@@ -109,8 +109,9 @@ const UNRESOLVED_AT_ONCE = {
   LEDGERLINE_CARD_RESOLVER_GRACE_MS: '0',
   LEDGERLINE_CARD_RESOLVER_ATTEMPTS: '1',
 };
-/** Reads of the alert list, 50 ms apart, before its three alerts must have been raised. */
+/** Reads of the alert list, ALERT_POLL_MS apart, before its three alerts must have been raised. */
 const ALERT_POLLS_MAX = 400;
+const ALERT_POLL_MS = 50;
 
 /** The demo organization's customer with three saved cards and three held payments. */
 let pageCustomer = '';
@@ -497,7 +498,7 @@ for (const { backend, run } of BACKENDS) {
           });
           expect(alerts.status, JSON.stringify(alerts.body)).toBe(200);
           raised = (alerts.body.items as unknown[]).length;
-          if (raised < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+          if (raised < 3) await new Promise((resolve) => setTimeout(resolve, ALERT_POLL_MS));
         }
         expect(raised).toBe(3);
       });

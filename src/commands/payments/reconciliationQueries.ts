@@ -6,8 +6,12 @@
  * state, kind and payment. REST only, like the command that resolves them.
  */
 import { z } from 'zod';
-import { ALERT_RESOLUTIONS, RECONCILIATION_KINDS } from '../../domain/payments/payment.js';
-import type { AlertResolution, ReconciliationKind } from '../../domain/payments/payment.js';
+import {
+  ALERT_RESOLUTIONS,
+  RECONCILIATION_KINDS,
+  type AlertResolution,
+  type ReconciliationKind,
+} from '../../domain/payments/payment.js';
 import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
 import * as c from '../customers/schemas.js';
