@@ -17,6 +17,7 @@ import { MEMBER_ROLES, SCOPES, type MemberRole, type Scope } from '../../src/dom
 import { QUERIES } from '../../src/commands/registry.js';
 import { startTestApp, type Backend, type TestApp, type TestResponse } from '../support/app.js';
 import { addressSegment } from '../support/ledgerHttp.js';
+import { CARD_RESOLVER_GIVES_UP_AT_ONCE, untilAlerts } from '../support/reconciliation.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -338,16 +339,6 @@ const pgProbe = await probePostgres();
  */
 const PROPERTY_TIMEOUT_MS = 600_000;
 
-/** The card resolver asks a processing payment once, soon, then raises an alert. */
-const UNRESOLVED_AT_ONCE = {
-  LEDGERLINE_CARD_RESOLVER_INTERVAL_MS: '40',
-  LEDGERLINE_CARD_RESOLVER_GRACE_MS: '0',
-  LEDGERLINE_CARD_RESOLVER_ATTEMPTS: '1',
-};
-/** Reads of an organization's alert list, ALERT_POLL_MS apart, before its alert must be there. */
-const ALERT_POLLS_MAX = 400;
-const ALERT_POLL_MS = 50;
-
 const BACKENDS: readonly { backend: Backend; run: boolean; numRuns: number; ledgerRuns: number }[] = [
   { backend: 'pglite', run: true, numRuns: 40, ledgerRuns: 30 },
   {
@@ -371,7 +362,7 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
 
     beforeAll(async () => {
       // The card resolver asks once, soon, then raises its alert: each organization has one.
-      app = await startTestApp(backend, { env: UNRESOLVED_AT_ONCE });
+      app = await startTestApp(backend, { env: CARD_RESOLVER_GIVES_UP_AT_ONCE });
     });
     afterAll(async () => {
       await app.close();
@@ -507,20 +498,9 @@ for (const { backend, run, numRuns, ledgerRuns } of BACKENDS) {
         201,
       );
       const paymentId = paid['paymentId'] as string;
-      for (let poll = 0; poll < ALERT_POLLS_MAX; poll += 1) {
-        const listed = await expectOk(
-          app.request(
-            'GET',
-            `/v1/reconciliation-alerts?paymentId=${paymentId}&consistentWith=${paid['position'] as string}`,
-            { token },
-          ),
-          200,
-        );
-        const [alert] = listed['items'] as { alertId: string }[];
-        if (alert) return { paymentId, alertId: alert.alertId };
-        await new Promise((resolve) => setTimeout(resolve, ALERT_POLL_MS));
-      }
-      throw new Error(`no reconciliation alert about ${paymentId}`);
+      const query = `?paymentId=${paymentId}&consistentWith=${paid['position'] as string}`;
+      const [alert] = await untilAlerts(app, token, query, 1);
+      return { paymentId, alertId: alert?.alertId ?? '' };
     }
 
     /** Waits (server side, bounded) until the read models have passed `position`. */

@@ -13,6 +13,7 @@ import { addressSegment, createTransfers, openAccount } from '../support/ledgerH
 import { pendingApprovalOverMcp, setApprovalPolicy } from '../support/approvals.js';
 import { probePostgres, serviceGate } from '../support/services.js';
 import { sampleCredentials } from '../support/providerCredentials.js';
+import { CARD_RESOLVER_GIVES_UP_AT_ONCE, untilAlerts } from '../support/reconciliation.js';
 
 const probe = await probePostgres();
 const BACKENDS: readonly { readonly backend: Backend; readonly run: boolean }[] = [
@@ -103,16 +104,6 @@ const LIST_QUERIES = QUERIES.filter(isList);
 /** The ledger account the pages read (balance, history) and the ones beside it. */
 const PAGE_ACCOUNTS = ['assets:page:a', 'assets:page:b', 'assets:page:c'] as const;
 
-/** The card resolver asks a processing payment once, soon, then raises an alert. */
-const UNRESOLVED_AT_ONCE = {
-  LEDGERLINE_CARD_RESOLVER_INTERVAL_MS: '40',
-  LEDGERLINE_CARD_RESOLVER_GRACE_MS: '0',
-  LEDGERLINE_CARD_RESOLVER_ATTEMPTS: '1',
-};
-/** Reads of the alert list, ALERT_POLL_MS apart, before its three alerts must have been raised. */
-const ALERT_POLLS_MAX = 400;
-const ALERT_POLL_MS = 50;
-
 /** The demo organization's customer with three saved cards and three held payments. */
 let pageCustomer = '';
 
@@ -162,7 +153,7 @@ for (const { backend, run } of BACKENDS) {
     beforeAll(async () => {
       // The card resolver gives up at once, so card payments left processing raise
       // reconciliation alerts for list_reconciliation_alerts to page through.
-      app = await startTestApp(backend, { env: UNRESOLVED_AT_ONCE });
+      app = await startTestApp(backend, { env: CARD_RESOLVER_GIVES_UP_AT_ONCE });
       const answer = await app.request('GET', '/docs/json');
       expect(answer.status).toBe(200);
       document = answer.body as Document;
@@ -491,16 +482,7 @@ for (const { backend, run } of BACKENDS) {
           expect(paid.status, JSON.stringify(paid.body)).toBe(201);
           expect(paid.body.status).toBe('pending');
         }
-        let raised = 0;
-        for (let poll = 0; poll < ALERT_POLLS_MAX && raised < 3; poll += 1) {
-          const alerts = await app.request('GET', '/v1/reconciliation-alerts?state=open', {
-            token: app.demoKey,
-          });
-          expect(alerts.status, JSON.stringify(alerts.body)).toBe(200);
-          raised = (alerts.body.items as unknown[]).length;
-          if (raised < 3) await new Promise((resolve) => setTimeout(resolve, ALERT_POLL_MS));
-        }
-        expect(raised).toBe(3);
+        expect(await untilAlerts(app, app.demoKey, '?state=open', 3)).toHaveLength(3);
       });
 
       it.each(LIST_QUERIES.map((query) => ({ name: query.name, query })))(

@@ -44,6 +44,14 @@ type Balances = Record<
   string
 >;
 
+interface AccountSpec {
+  asset?: string;
+  type?: string;
+  scale?: number;
+  flags?: Record<string, boolean>;
+  creditLimit?: string;
+}
+
 interface Item {
   transferId: string;
   debitAccount: string;
@@ -178,17 +186,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
     return answer.body;
   }
 
-  async function open(
-    address: string,
-    spec: {
-      asset?: string;
-      type?: string;
-      scale?: number;
-      flags?: Record<string, boolean>;
-      creditLimit?: string;
-    } = {},
-    token?: string,
-  ): Promise<void> {
+  async function open(address: string, spec: AccountSpec = {}, token?: string): Promise<void> {
     await expectStatus(
       'POST',
       '/v1/ledger/accounts',
@@ -196,6 +194,20 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
       201,
       token,
     );
+  }
+  /**
+   * A customer's wallet (by default one that cannot be overdrawn) and an asset account beside it,
+   * both new: what most scenarios move money between.
+   */
+  async function walletAndFloat(
+    label: string,
+    walletSpec: AccountSpec = { flags: { debitsMustNotExceedCredits: true } },
+  ): Promise<{ wallet: string; float: string }> {
+    const wallet = unique(`${label}:wallet`);
+    const float = unique(`${label}:float`);
+    await open(wallet, walletSpec);
+    await open(float, { type: 'asset' });
+    return { wallet, float };
   }
 
   function item(
@@ -417,10 +429,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('refuses bad amounts when posting, reversing and setting a credit limit', async () => {
-    const wallet = unique('amt2:wallet');
-    const float = unique('amt2:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('amt2');
     await fund(wallet, '100.00');
     const hold = unique('amt2_hold_');
     const posted = unique('amt2_posted_');
@@ -546,10 +555,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('a transfer id is unique forever: after a void, as a reversal id, and twice in one batch', async () => {
-    const wallet = unique('idem2:wallet');
-    const float = unique('idem2:float');
-    await open(wallet);
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('idem2', {});
     await fund(wallet, '50.00');
     // A voided pending transfer keeps its id.
     const held = unique('idem2_hold_');
@@ -589,10 +595,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   // ---------------------------------------------------------------------------------------
 
   test('pending transfers: reserve, post part, post all, void, and refusals after either', async () => {
-    const wallet = unique('two:wallet');
-    const float = unique('two:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('two');
     await fund(wallet, '100.00');
 
     // Reserve 60: pending on both sides, available drops, posted does not.
@@ -699,10 +702,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('a pending transfer expires by itself after its timeout and releases what it held', async () => {
-    const wallet = unique('exp:wallet');
-    const float = unique('exp:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('exp');
     await fund(wallet, '10.00');
     const held = unique('exp_hold_');
     expect((await one(item(held, wallet, float, '8.00', { pending: { timeoutSeconds: 1 } }))).result).toBe(
@@ -795,10 +795,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   // ---------------------------------------------------------------------------------------
 
   test('debits_must_not_exceed_credits counts pending amounts', async () => {
-    const wallet = unique('flag:wallet');
-    const float = unique('flag:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('flag');
     await fund(wallet, '100.00');
     const hold1 = unique('flag_h1_');
     const hold2 = unique('flag_h2_');
@@ -860,10 +857,10 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('a credit limit extends the bound, counts pending amounts, and changes by command', async () => {
-    const wallet = unique('limit:wallet');
-    const float = unique('limit:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true }, creditLimit: '50.00' });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('limit', {
+      flags: { debitsMustNotExceedCredits: true },
+      creditLimit: '50.00',
+    });
     await fund(wallet, '100.00');
     const listed = await read(`/v1/ledger/accounts?prefix=${seg(wallet)}`);
     expect(listed.items[0]).toMatchObject({ address: wallet, creditLimit: '50.00' });
@@ -913,10 +910,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('concurrent payouts cannot both spend the same float; concurrent refunds never exceed the original', async () => {
-    const wallet = unique('race:wallet');
-    const float = unique('race:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('race');
     await fund(wallet, '100.00');
     // Ten reservations of 20.00 at once against 100.00: exactly five fit.
     const holds = Array.from({ length: 10 }, () => unique('race_hold_'));
@@ -1215,10 +1209,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('a partly posted pending transfer can be given back only up to what was posted', async () => {
-    const wallet = unique('refp:wallet');
-    const float = unique('refp:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('refp');
     await fund(wallet, '100.00');
     const hold = unique('refp_hold_');
     expect(
@@ -1245,10 +1236,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('reversing a pending or voided transfer is refused', async () => {
-    const wallet = unique('revp:wallet');
-    const float = unique('revp:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('revp');
     await fund(wallet, '50.00');
     const pending = unique('revp_pending_');
     const voided = unique('revp_voided_');
@@ -1359,10 +1347,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   // ---------------------------------------------------------------------------------------
 
   test('balances carry debits/credits posted and pending, posted and available, as decimal strings', async () => {
-    const wallet = unique('bal:wallet');
-    const float = unique('bal:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('bal');
     const empty = await read(`/v1/ledger/accounts/${seg(wallet)}/balance`);
     expect(empty).toEqual({
       address: wallet,
@@ -1571,10 +1556,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
   });
 
   test('account history: every change, oldest first, paged, summing to the balances', async () => {
-    const wallet = unique('hist:wallet');
-    const float = unique('hist:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('hist');
     await fund(wallet, '100.00');
     const a = unique('hist_a_');
     const b = unique('hist_b_');
@@ -1637,10 +1619,7 @@ describe.each(backends)('ledger black-box conformance on $backend', ({ backend, 
 
   test("another organization's accounts and transfers answer exactly like missing ones", async () => {
     // Organization A (the demo organization) has money and transfers.
-    const wallet = unique('iso:wallet');
-    const float = unique('iso:float');
-    await open(wallet, { flags: { debitsMustNotExceedCredits: true } });
-    await open(float, { type: 'asset' });
+    const { wallet, float } = await walletAndFloat('iso');
     await fund(wallet, '40.00');
     const paid = unique('iso_paid_');
     const held = unique('iso_held_');

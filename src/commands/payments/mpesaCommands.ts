@@ -10,7 +10,6 @@ import {
   TRANSACTION_DESC_LENGTH_MAX,
 } from '../../domain/payments/mobileMoney.js';
 import { KES_SCALE } from '../../domain/payments/mpesaAmount.js';
-import type { AlertResolution, ReconciliationKind } from '../../domain/payments/payment.js';
 import {
   cancelUnsentPayouts,
   decidePayoutBatch,
@@ -43,7 +42,7 @@ import {
   submitCollection,
 } from './mpesaFlows.js';
 import { loadPayment } from './paymentStream.js';
-import { alertSummaryFields } from './reconciliationQueries.js';
+import { alertSummary, alertSummaryFields, readAlerts } from './reconciliationQueries.js';
 
 /** Payouts in one bulk request, at most. */
 export const BULK_PAYOUTS_MAX = 500;
@@ -480,36 +479,8 @@ export const mpesaCheckBalance = defineCommand({
 /** Reconciliation alerts shown with the balance, newest first, at most. */
 export const RECONCILIATION_ALERTS_SHOWN_MAX = 50;
 
+/** The newest alerts, as the balance shows them. */
 async function reconciliationAlerts(services: CommandContext['services'], orgId: string) {
-  const { rows } = await services.db.query<{
-    alert_id: string;
-    payment_id: string;
-    kind: ReconciliationKind;
-    amount: string;
-    currency: string;
-    transfer_id: string | null;
-    detail: string;
-    created_at: Date | string;
-    resolution: AlertResolution | null;
-    resolved_at: Date | string | null;
-  }>(
-    `SELECT alert_id, payment_id, kind, amount::text AS amount, currency, transfer_id, detail, created_at,
-            resolution, resolved_at
-       FROM rm_reconciliation_alerts WHERE org_id = $1
-      ORDER BY created_at DESC, alert_id DESC LIMIT $2`,
-    [orgId, RECONCILIATION_ALERTS_SHOWN_MAX],
-  );
-  return rows.map((row) => ({
-    alertId: row.alert_id,
-    paymentId: row.payment_id,
-    kind: row.kind,
-    // Stored as the payment's own decimal string (numeric keeps its scale).
-    amount: row.amount,
-    currency: row.currency,
-    transferId: row.transfer_id,
-    detail: row.detail,
-    raisedAt: new Date(row.created_at).toISOString(),
-    resolution: row.resolution,
-    resolvedAt: row.resolved_at === null ? null : new Date(row.resolved_at).toISOString(),
-  }));
+  const alerts = await readAlerts(services, orgId, { limit: RECONCILIATION_ALERTS_SHOWN_MAX });
+  return alerts.map(alertSummary);
 }

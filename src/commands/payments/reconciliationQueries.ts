@@ -14,6 +14,7 @@ import {
 } from '../../domain/payments/payment.js';
 import { readModelGrantNote, readModelGrantParam, readModelOrg } from '../audit/access.js';
 import { defineQuery } from '../catalog.js';
+import type { Services } from '../context.js';
 import * as c from '../customers/schemas.js';
 import * as s from '../schemas.js';
 import { assertPayment, splitTimeKey } from './paymentQueries.js';
@@ -65,7 +66,9 @@ interface AlertRow {
   readonly resolved_at: Date | string | null;
 }
 
-function toAlert(row: AlertRow): z.infer<typeof alertItem> {
+type AlertItem = z.infer<typeof alertItem>;
+
+function toAlert(row: AlertRow): AlertItem {
   return {
     alertId: row.alert_id,
     paymentId: row.payment_id,
@@ -86,8 +89,61 @@ function toAlert(row: AlertRow): z.infer<typeof alertItem> {
   };
 }
 
+/** Which alerts, newest first: after a cursor's key, of a state, a kind, a payment, at most `limit`. */
+interface AlertFilter {
+  readonly after?: { readonly at: string | null; readonly id: string | null };
+  readonly state?: (typeof ALERT_STATES)[number] | null;
+  readonly kind?: ReconciliationKind | null;
+  readonly paymentId?: string | null;
+  readonly limit: number;
+}
+
+/** The organization's alerts as the filter asks, newest first; the one read of the table. */
+export async function readAlerts(
+  services: Services,
+  orgId: string,
+  filter: AlertFilter,
+): Promise<AlertItem[]> {
+  const { rows } = await services.db.query<AlertRow>(
+    `SELECT a.alert_id, a.payment_id, p.provider, p.kind AS payment_kind, a.kind, a.reversal_id,
+            a.amount::text AS amount, a.currency, a.transfer_id, a.detail, a.created_at,
+            a.resolution, a.resolution_note, a.resolved_by, a.resolved_at
+       FROM rm_reconciliation_alerts a
+       LEFT JOIN rm_payments p ON p.org_id = a.org_id AND p.payment_id = a.payment_id
+      WHERE a.org_id = $1
+        AND ($2::timestamptz IS NULL OR (a.created_at, a.alert_id) < ($2::timestamptz, $3::text))
+        AND ($4::text IS NULL OR ($4 = 'open') = (a.resolution IS NULL))
+        AND ($5::text IS NULL OR a.kind = $5)
+        AND ($6::text IS NULL OR a.payment_id = $6)
+      ORDER BY a.created_at DESC, a.alert_id DESC LIMIT $7`,
+    [
+      orgId,
+      filter.after?.at ?? null,
+      filter.after?.id ?? null,
+      filter.state ?? null,
+      filter.kind ?? null,
+      filter.paymentId ?? null,
+      filter.limit,
+    ],
+  );
+  return rows.map(toAlert);
+}
+
+/** An alert as the M-Pesa balance shows it: the fields of alertSummaryFields only. */
+export function alertSummary(item: AlertItem): z.infer<z.ZodObject<typeof alertSummaryFields>> {
+  const {
+    provider: _provider,
+    paymentKind: _paymentKind,
+    reversalId: _reversalId,
+    resolutionNote: _resolutionNote,
+    resolvedBy: _resolvedBy,
+    ...summary
+  } = item;
+  return summary;
+}
+
 /** Cursor key: the alert's time and id, newest first (ids break ties). */
-function alertKey(item: z.infer<typeof alertItem>): string {
+function alertKey(item: AlertItem): string {
   return `${item.raisedAt}|${item.alertId}`;
 }
 
@@ -121,28 +177,13 @@ export const listReconciliationAlerts = defineQuery({
     );
     // As list_payments answers for a customer: a payment the organization does not have is not found.
     if (params.paymentId !== undefined) await assertPayment(context.services, orgId, params.paymentId);
-    const { rows } = await context.services.db.query<AlertRow>(
-      `SELECT a.alert_id, a.payment_id, p.provider, p.kind AS payment_kind, a.kind, a.reversal_id,
-              a.amount::text AS amount, a.currency, a.transfer_id, a.detail, a.created_at,
-              a.resolution, a.resolution_note, a.resolved_by, a.resolved_at
-         FROM rm_reconciliation_alerts a
-         LEFT JOIN rm_payments p ON p.org_id = a.org_id AND p.payment_id = a.payment_id
-        WHERE a.org_id = $1
-          AND ($2::timestamptz IS NULL OR (a.created_at, a.alert_id) < ($2::timestamptz, $3::text))
-          AND ($4::text IS NULL OR ($4 = 'open') = (a.resolution IS NULL))
-          AND ($5::text IS NULL OR a.kind = $5)
-          AND ($6::text IS NULL OR a.payment_id = $6)
-        ORDER BY a.created_at DESC, a.alert_id DESC LIMIT $7`,
-      [
-        orgId,
-        after.at,
-        after.id,
-        params.state ?? null,
-        params.kind ?? null,
-        params.paymentId ?? null,
-        params.limit + 1,
-      ],
-    );
-    return s.pageOf(rows, params.limit, toAlert, alertKey);
+    const rows = await readAlerts(context.services, orgId, {
+      after,
+      state: params.state ?? null,
+      kind: params.kind ?? null,
+      paymentId: params.paymentId ?? null,
+      limit: params.limit + 1,
+    });
+    return s.pageOf(rows, params.limit, (item) => item, alertKey);
   },
 });
